@@ -1,0 +1,1 @@
+"""Link prediction objective (placeholder until the objective lands)."""

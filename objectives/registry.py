@@ -1,0 +1,42 @@
+"""Find an objective by its registered name or by `package.module:function`."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from sweeper.errors import SweeperError
+
+ENTRY_POINT_GROUP = "gnn_sweeper.objectives"
+_MODULE_FUNCTION = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+Objective = Callable[..., float]
+
+
+def registered_objectives() -> dict[str, Any]:
+    """Entry points of every installed objective, by name (other packages can add theirs)."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def resolve_objective(name: str) -> Objective:
+    """Return the objective callable named `name`; raise SweeperError naming the problem."""
+    registered = registered_objectives()
+    if name in registered:
+        return registered[name].load()
+    if ":" not in name:
+        known = ", ".join(sorted(registered)) or "none"
+        raise SweeperError(f"objective: unknown objective '{name}' (registered: {known})")
+    if not _MODULE_FUNCTION.match(name):
+        raise SweeperError(f"objective: '{name}' is not of the form package.module:function")
+    module_name, function_name = name.split(":", 1)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SweeperError(f"objective: cannot import module '{module_name}' ({exc})") from None
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise SweeperError(f"objective: module '{module_name}' has no function '{function_name}'")
+    return function

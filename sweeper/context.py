@@ -1,0 +1,51 @@
+"""The context an objective receives: its device, its health monitor, and `report()`.
+
+An objective is called as `objective(trial, params, ctx)` and returns the final metric. Inside its
+training loop it feeds `ctx.monitor` (gradients, loss components, embeddings, learned graph) and
+calls `ctx.report(epoch, value)` after each evaluation; `report` records the epoch's health
+signals, reports the value to Optuna and raises `optuna.TrialPruned` with the reason when the
+pruner (a health rule or the base pruner) says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from sweeper.health import HealthMonitor
+
+
+class TrialContext:
+    """Everything a training loop needs from the sweep besides the trial and its parameters."""
+
+    def __init__(
+        self,
+        trial: optuna.Trial,
+        *,
+        device: str = "cpu",
+        metric: str = "value",
+        direction: str = "maximize",
+        monitor: HealthMonitor | None = None,
+    ) -> None:
+        self.trial = trial
+        self.device = device
+        self.metric = metric
+        self.direction = direction
+        self.monitor = monitor if monitor is not None else HealthMonitor()
+
+    def set_attr(self, key: str, value: Any) -> None:
+        """Store a user attribute on the trial (shown by `sweeper status` and the dashboard)."""
+        self.trial.set_user_attr(key, value)
+
+    def report(self, epoch: int, value: float) -> None:
+        """Record this epoch's health, report `value` to Optuna, and prune when told to."""
+        from sweeper.health.reporting import report_epoch
+
+        report_epoch(self, epoch, value)
+
+    def check_health(self, epoch: int) -> None:
+        """Record this epoch's health without a metric value; prunes when a health rule fires."""
+        from sweeper.health.reporting import report_epoch
+
+        report_epoch(self, epoch, None)
