@@ -1,0 +1,121 @@
+"""`sweeper status`, `sweeper list` and `sweeper best`: read-only views of studies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.table import Table
+
+from storage.engine import open_storage
+from storage.urls import resolve_storage_url
+from sweeper.cli.output import print_json, stdout
+from sweeper.cli.run import StorageOption
+from sweeper.errors import SweeperError
+from sweeper.progress import format_value
+from sweeper.rerun import rerun_config
+from sweeper.studies import best_trial, load_study
+from sweeper.summary import best_summary, studies_overview, study_status
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def status_command(
+    study: Annotated[str | None, typer.Option("--study", help="One study in detail.")] = None,
+    storage: StorageOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Counts per state, the best trial and why trials were pruned."""
+    store = open_storage(resolve_storage_url(storage), must_exist=True)
+    if study is None:
+        rows = studies_overview(store)
+        if as_json:
+            print_json({"studies": rows})
+        else:
+            _print_overview(rows)
+        return
+    loaded, _ = load_study(store, study)
+    status = study_status(loaded)
+    if as_json:
+        print_json(status)
+        return
+    counts = "  ".join(f"{state} {n}" for state, n in status["counts"].items())
+    finished = status["counts"]["COMPLETE"] + status["counts"]["PRUNED"]
+    stdout.print(
+        f"study {status['study']} ({status['direction']}): {finished}/{status['target']} finished"
+    )
+    stdout.print(counts)
+    best = status["best"]
+    if best is not None:
+        stdout.print(f"best trial {best['number']}: {format_value(best['value'])} {best['params']}")
+    if status["prune_reasons"]:
+        stdout.print(
+            "pruned by: " + ", ".join(f"{r} {n}" for r, n in status["prune_reasons"].items())
+        )
+
+
+def _print_overview(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        stdout.print("no studies")
+        return
+    table = Table(
+        "study", "finished/target", "COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING", "best"
+    )
+    for row in rows:
+        counts = row["counts"]
+        finished = counts["COMPLETE"] + counts["PRUNED"]
+        table.add_row(
+            row["study"],
+            f"{finished}/{row['target']}",
+            *(str(counts[s]) for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")),
+            format_value(row["best_value"]),
+        )
+    stdout.print(table)
+
+
+def list_command(storage: StorageOption = None, as_json: JsonOption = False) -> None:
+    """Every study in the storage, with its counts."""
+    rows = studies_overview(open_storage(resolve_storage_url(storage), must_exist=True))
+    if as_json:
+        print_json({"studies": rows})
+    else:
+        _print_overview(rows)
+
+
+def best_command(
+    study: Annotated[str, typer.Option("--study", help="Study name.")],
+    storage: StorageOption = None,
+    as_json: JsonOption = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write a study file that reruns the best trial.")
+    ] = None,
+) -> None:
+    """The best value and parameters; `--output` writes a study file that reruns them."""
+    loaded, config = load_study(open_storage(resolve_storage_url(storage), must_exist=True), study)
+    best = best_trial(loaded)
+    if best is None:
+        raise SweeperError(f"study '{study}' has no completed trial yet")
+    if output is not None:
+        text = yaml.safe_dump(rerun_config(config, best), sort_keys=False)
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise SweeperError(f"--output: cannot write {output}: {error.strerror}") from None
+    summary = best_summary(loaded)
+    if as_json:
+        print_json(summary)
+    else:
+        stdout.print(f"best trial {best.number}: {config.metric}={format_value(best.value)}")
+        for name, value in best.params.items():
+            stdout.print(f"  {name}: {value}")
+        if output is not None:
+            stdout.print(f"wrote {output}")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount the read-only commands."""
+    app.command("status")(status_command)
+    app.command("list")(list_command)
+    app.command("best")(best_command)

@@ -1,0 +1,47 @@
+"""`sweeper delete` and `sweeper copy`: change which studies a storage holds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import optuna
+import typer
+
+from storage.copying import copy_study_checked
+from storage.engine import open_storage
+from storage.urls import redact_url, resolve_storage_url
+from sweeper.cli.output import stdout
+from sweeper.cli.run import StorageOption
+from sweeper.errors import SweeperError
+
+
+def delete_command(
+    study: Annotated[str, typer.Option("--study", help="Study name.")],
+    storage: StorageOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Really delete it.")] = False,
+) -> None:
+    """Delete a study and all its trials (asks for --yes)."""
+    if not yes:
+        raise SweeperError(f"delete: pass --yes to delete study '{study}' and all its trials")
+    url = resolve_storage_url(storage)
+    store = open_storage(url, must_exist=True)
+    if study not in optuna.get_all_study_names(store):
+        raise SweeperError(f"study '{study}' does not exist in {redact_url(url)}")
+    optuna.delete_study(study_name=study, storage=store)
+    stdout.print(f"deleted study {study}")
+
+
+def copy_command(
+    study: Annotated[str, typer.Option("--study", help="Study name.")],
+    from_url: Annotated[str, typer.Option("--from", help="Storage URL to copy from.")],
+    to_url: Annotated[str, typer.Option("--to", help="Storage URL to copy to.")],
+) -> None:
+    """Copy a study to another storage (never overwriting) and check its trial counts."""
+    copied = copy_study_checked(study, from_url, to_url)
+    stdout.print(f"copied study {study} ({copied} trials) to {redact_url(to_url)}")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount the commands that change which studies exist."""
+    app.command("delete")(delete_command)
+    app.command("copy")(copy_command)

@@ -1,0 +1,152 @@
+"""`sweeper launch`, `sweeper worker` and `sweeper resume`: the commands that run trials."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from optuna.trial import FrozenTrial
+
+from storage.urls import redact_url, resolve_storage_url
+from sweeper.cli.output import stdout
+from sweeper.errors import SweeperError
+from sweeper.launching import RunOptions, create, launch, plan_launch, resume
+from sweeper.progress import describe_trial
+from sweeper.workers.loop import WorkerOptions, run_worker
+from sweeper.workers.stopping import StopSignals
+
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--storage", help="Storage URL (else $SWEEPER_STORAGE, else sqlite:///sweeps.db)."
+    ),
+]
+StudyOption = Annotated[str, typer.Option("--study", help="Study name.")]
+WorkersOption = Annotated[int, typer.Option("--workers", min=1, max=256, help="Worker processes.")]
+DevicesOption = Annotated[
+    str, typer.Option("--devices", help="cpu, cuda (every GPU) or a list like cuda:0,cuda:1.")
+]
+PerDeviceOption = Annotated[
+    int, typer.Option("--trials-per-device", min=1, max=64, help="Workers sharing one GPU.")
+]
+
+
+def launch_command(
+    study_file: Annotated[Path, typer.Argument(help="The study file (YAML).")],
+    storage: StorageOption = None,
+    study: Annotated[str | None, typer.Option("--study", help="Override the study name.")] = None,
+    n_trials: Annotated[
+        int | None, typer.Option("--n-trials", help="Finished trials to reach (the target).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Stop starting trials after S seconds.")
+    ] = None,
+    workers: WorkersOption = 1,
+    devices: DevicesOption = "cpu",
+    trials_per_device: PerDeviceOption = 1,
+    enqueue: Annotated[
+        list[str] | None,
+        typer.Option("--enqueue", help="JSON parameter set to run first (repeatable)."),
+    ] = None,
+) -> None:
+    """Create a study from its file (or continue it) and run workers until its target."""
+    plan = plan_launch(
+        study_file,
+        storage_url=resolve_storage_url(storage),
+        study_name=study,
+        n_trials=n_trials,
+        timeout=timeout,
+        enqueue=enqueue or [],
+    )
+    options = RunOptions(workers=workers, devices=devices, trials_per_device=trials_per_device)
+    raise typer.Exit(launch(plan, options, stdout))
+
+
+def create_command(
+    study_file: Annotated[Path, typer.Argument(help="The study file (YAML).")],
+    storage: StorageOption = None,
+    study: Annotated[str | None, typer.Option("--study", help="Override the study name.")] = None,
+    n_trials: Annotated[
+        int | None, typer.Option("--n-trials", help="Finished trials to reach (the target).")
+    ] = None,
+    enqueue: Annotated[
+        list[str] | None,
+        typer.Option("--enqueue", help="JSON parameter set to run first (repeatable)."),
+    ] = None,
+) -> None:
+    """Create a study without running trials, for workers started elsewhere (`sweeper worker`)."""
+    url = resolve_storage_url(storage)
+    plan = plan_launch(
+        study_file, storage_url=url, study_name=study, n_trials=n_trials, timeout=None,
+        enqueue=enqueue or [],
+    )  # fmt: skip
+    created = create(plan)
+    stdout.print(
+        f"study {created.study_name} ready in {redact_url(url)} (target {plan.config.n_trials}); "
+        f"join with: sweeper worker --study {created.study_name}"
+    )
+
+
+def resume_command(
+    study: StudyOption,
+    storage: StorageOption = None,
+    workers: WorkersOption = 1,
+    devices: DevicesOption = "cpu",
+    trials_per_device: PerDeviceOption = 1,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Stop starting trials after S seconds.")
+    ] = None,
+) -> None:
+    """Re-queue the trials of dead workers and continue the study to its target."""
+    options = RunOptions(
+        workers=workers, devices=devices, trials_per_device=trials_per_device, timeout=timeout
+    )
+    raise typer.Exit(resume(resolve_storage_url(storage), study, options, stdout))
+
+
+def worker_command(
+    study: StudyOption,
+    storage: StorageOption = None,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
+    n_trials: Annotated[
+        int | None, typer.Option("--n-trials", min=1, help="Stop after N trials of its own.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="torch CPU threads.")
+    ] = None,
+    ordinal: Annotated[int, typer.Option("--ordinal", hidden=True)] = 0,
+    deadline: Annotated[float | None, typer.Option("--deadline", hidden=True)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", hidden=True)] = False,
+) -> None:
+    """Join an existing study from any machine: only the storage URL and the name are needed."""
+    if deadline is not None and deadline < time.time() - 86_400 * 365:
+        raise SweeperError("--deadline: in the past")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    stop = StopSignals()
+    stop.install()
+    options = WorkerOptions(
+        storage_url=resolve_storage_url(storage),
+        study_name=study,
+        device=device,
+        n_trials=n_trials,
+        deadline=deadline,
+        ordinal=ordinal,
+        threads=threads,
+    )
+
+    def show(trial: FrozenTrial, metric: str) -> None:
+        print(describe_trial(trial, metric), flush=True)
+
+    raise typer.Exit(run_worker(options, stop, on_trial=None if quiet else show))
+
+
+def register(app: typer.Typer) -> None:
+    """Mount the commands that run trials."""
+    app.command("launch")(launch_command)
+    app.command("create")(create_command)
+    app.command("resume")(resume_command)
+    app.command("worker")(worker_command)

@@ -1,0 +1,239 @@
+"""Launch, resume and follow a sweep: check everything first, then write, then run workers.
+
+Every check that can fail on user input (study file, objective, parameter names, enqueued sets,
+storage URL) runs before anything is written to the storage.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+
+from objectives.registry import resolve_objective
+from storage.engine import open_storage
+from storage.urls import parse_storage_url
+from sweeper.config import CategoricalParam, StudyConfig, load_config, parse_config
+from sweeper.errors import SweeperError
+from sweeper.progress import ProgressView
+from sweeper.studies import create_or_continue, finished_count, load_study, target_of
+from sweeper.workers.devices import assign_devices, parse_devices
+from sweeper.workers.launcher import WorkerPool
+from sweeper.workers.loop import recover_orphans
+
+POLL_S = 1.0
+
+
+@dataclass
+class RunOptions:
+    """How many workers, on which devices, for how long."""
+
+    workers: int = 1
+    devices: str = "cpu"
+    trials_per_device: int = 1
+    timeout: float | None = None
+    threads: int | None = None
+
+
+@dataclass
+class LaunchPlan:
+    """A checked launch: nothing has been written yet."""
+
+    storage_url: str
+    config: StudyConfig
+    enqueued: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan_launch(
+    study_file: Path,
+    *,
+    storage_url: str,
+    study_name: str | None,
+    n_trials: int | None,
+    timeout: float | None,
+    enqueue: list[str],
+) -> LaunchPlan:
+    """Validate the study file, its flags and the enqueued parameter sets."""
+    config = load_config(study_file)
+    overrides: dict[str, Any] = {}
+    if study_name is not None:
+        overrides["study"] = study_name
+    if n_trials is not None:
+        overrides["n_trials"] = n_trials
+    if timeout is not None:
+        overrides["timeout"] = timeout
+    if overrides:
+        config = parse_config({**config.stored(), **overrides})
+    check_objective_params(config)
+    parse_storage_url(storage_url)
+    enqueued = [parse_enqueued(text, config) for text in enqueue]
+    return LaunchPlan(storage_url=storage_url, config=config, enqueued=enqueued)
+
+
+def check_objective_params(config: StudyConfig) -> None:
+    """Check fixed params and every space choice against the objective's parameter model."""
+    objective = resolve_objective(config.objective)
+    model: type[BaseModel] | None = getattr(objective, "params_model", None)
+    if model is None:
+        return
+    sample: dict[str, Any] = dict(config.params)
+    variants: list[tuple[str, dict[str, Any]]] = []
+    for name, spec in config.space.items():
+        if isinstance(spec, CategoricalParam):
+            sample[name] = spec.choices[0]
+            variants += [(f"space -> {name}", {name: choice}) for choice in spec.choices]
+        else:
+            sample[name] = spec.low
+            variants += [
+                (f"space -> {name}", {name: spec.low}),
+                (f"space -> {name}", {name: spec.high}),
+            ]
+    _validate(model, sample, config)
+    for where, change in variants:
+        _validate(model, {**sample, **change}, config, where=where)
+
+
+def _validate(
+    model: type[BaseModel], values: dict[str, Any], config: StudyConfig, where: str | None = None
+) -> None:
+    try:
+        model.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        place = where or (f"space -> {name}" if name in config.space else f"params -> {name}")
+        message = "unknown parameter" if first["type"] == "extra_forbidden" else first["msg"]
+        raise SweeperError(f"{place}: {message} for objective '{config.objective}'") from None
+
+
+def parse_enqueued(text: str, config: StudyConfig) -> dict[str, Any]:
+    """One `--enqueue` JSON object: space values, plus fixed params overridden for that trial."""
+    try:
+        values = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, ValueError) as error:
+        raise SweeperError(f"--enqueue: not a JSON object ({error})") from None
+    if not isinstance(values, dict) or not values:
+        raise SweeperError("--enqueue: must be a non-empty JSON object of parameter values")
+    unknown = [key for key in values if key not in config.space and key not in config.params]
+    if unknown:
+        raise SweeperError(f"--enqueue: '{unknown[0]}' is neither in space nor in params")
+    for key, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SweeperError(f"--enqueue: '{key}' must be finite")
+    return values
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed")
+
+
+def enqueue_trials(study: optuna.Study, config: StudyConfig, sets: list[dict[str, Any]]) -> None:
+    """Queue parameter sets to run first; overrides of fixed params travel with the trial."""
+    for values in sets:
+        params = {k: v for k, v in values.items() if k in config.space}
+        overrides = {k: v for k, v in values.items() if k in config.params}
+        user_attrs = {"param_overrides": overrides} if overrides else None
+        study.enqueue_trial(params, user_attrs=user_attrs)
+
+
+def open_study_storage(url: str, config: StudyConfig) -> optuna.storages.RDBStorage:
+    """The storage with the study file's heartbeat settings."""
+    return open_storage(
+        url,
+        heartbeat_interval=config.heartbeat.interval,
+        grace_period=config.heartbeat.grace_period,
+        max_retry=config.heartbeat.max_retry,
+    )
+
+
+def create(plan: LaunchPlan) -> optuna.Study:
+    """Create the study (or check it matches its file) and queue the given parameter sets."""
+    storage = open_study_storage(plan.storage_url, plan.config)
+    study = create_or_continue(storage, plan.config)
+    enqueue_trials(study, plan.config, plan.enqueued)
+    return study
+
+
+def launch(plan: LaunchPlan, options: RunOptions, console: Console) -> int:
+    """Create or continue the study, enqueue, and run workers until the target; exit code."""
+    devices = assign_devices(
+        parse_devices(options.devices), options.workers, options.trials_per_device
+    )
+    study = create(plan)
+    return follow(plan.storage_url, study, plan.config, devices, options, console)
+
+
+def resume(storage_url: str, study_name: str, options: RunOptions, console: Console) -> int:
+    """Fail the stale RUNNING trials of dead workers (they are re-queued) and finish the study."""
+    devices = assign_devices(
+        parse_devices(options.devices), options.workers, options.trials_per_device
+    )
+    storage = open_storage(storage_url, must_exist=True)
+    study, config = load_study(storage, study_name)
+    storage = open_study_storage(storage_url, config)
+    study, config = load_study(storage, study_name)
+    recovered = recover_orphans(study, config.heartbeat.max_retry)
+    if recovered:
+        console.print(f"re-queued trials of dead workers: {recovered}", highlight=False)
+    return follow(storage_url, study, config, devices, options, console)
+
+
+def follow(
+    storage_url: str,
+    study: optuna.Study,
+    config: StudyConfig,
+    devices: list[str],
+    options: RunOptions,
+    console: Console,
+) -> int:
+    """Run the worker pool and show progress until the workers are done."""
+    timeout = options.timeout if options.timeout is not None else config.timeout
+    deadline = time.time() + timeout if timeout else None
+    threads = options.threads or max(1, (os.cpu_count() or 1) // len(devices))
+    target = target_of(study)
+    pool = WorkerPool(
+        storage_url=storage_url,
+        study_name=study.study_name,
+        devices=devices,
+        threads=threads,
+        deadline=deadline,
+    )
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        if not received:
+            pool.signal_all(signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+        received.append(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with ProgressView(
+            target=target, metric=config.metric, direction=config.direction, console=console
+        ) as view:
+            pool.start()
+            while True:
+                alive = pool.poll(lambda: finished_count(study) >= target or bool(received))
+                view.update(study.get_trials(deepcopy=False))
+                if not alive:
+                    break
+                time.sleep(POLL_S)
+            pool.wait()
+            recover_orphans(study, config.heartbeat.max_retry)
+            view.update(study.get_trials(deepcopy=False))
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        return 128 + received[0]
+    if finished_count(study) >= target or (deadline is not None and time.time() >= deadline):
+        return 0
+    return 1 if pool.failed_codes else 0

@@ -1,0 +1,132 @@
+"""Study lifecycle: create a study from its file, reopen it from the storage alone, count trials.
+
+The validated study file and the target number of finished trials live inside the study (user
+attributes `sweeper.config` and `sweeper.target`), so a worker anywhere needs only the storage URL
+and the study name.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import optuna
+from optuna.storages import RDBStorage
+from optuna.trial import TrialState
+
+from sweeper.config import StudyConfig, first_difference, parse_config
+from sweeper.errors import SweeperError
+from sweeper.pruners.factory import build_pruner
+from sweeper.samplers import build_sampler
+
+CONFIG_ATTR = "sweeper.config"
+TARGET_ATTR = "sweeper.target"
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+STATE_NAMES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def study_exists(storage: RDBStorage, name: str) -> bool:
+    """Whether a study of this name is in the storage."""
+    try:
+        storage.get_study_id_from_name(name)
+    except KeyError:
+        return False
+    return True
+
+
+def create_or_continue(storage: RDBStorage, config: StudyConfig) -> optuna.Study:
+    """Create the study from its file, or continue it when it exists with the same file.
+
+    A different file is refused with the first differing field; only the budget (`n_trials`,
+    `timeout`) may change, and a new `n_trials` becomes the study's target.
+    """
+    if study_exists(storage, config.study):
+        study, stored = load_study(storage, config.study)
+        difference = first_difference(stored.stored(), config.stored())
+        if difference is not None:
+            raise SweeperError(
+                f"study '{config.study}' exists with a different study file: '{difference}' "
+                "differs (use the same file, or another --study name)"
+            )
+        if study.user_attrs.get(TARGET_ATTR) != config.n_trials:
+            study.set_user_attr(TARGET_ATTR, config.n_trials)
+        return study
+    study = optuna.create_study(
+        storage=storage,
+        study_name=config.study,
+        direction=config.direction,
+        sampler=build_sampler(config),
+        pruner=build_pruner(config.pruner),
+    )
+    study.set_metric_names([config.metric])
+    study.set_user_attr(CONFIG_ATTR, config.stored())
+    study.set_user_attr(TARGET_ATTR, config.n_trials)
+    return study
+
+
+def stored_config(storage: RDBStorage, name: str) -> StudyConfig:
+    """The study file kept inside a study created by this service."""
+    if not study_exists(storage, name):
+        raise SweeperError(f"study '{name}' does not exist in this storage")
+    study_id = storage.get_study_id_from_name(name)
+    attrs = storage.get_study_user_attrs(study_id)
+    if CONFIG_ATTR not in attrs:
+        raise SweeperError(f"study '{name}' was not created by sweeper (no stored study file)")
+    return parse_config(attrs[CONFIG_ATTR])
+
+
+def load_study(
+    storage: RDBStorage, name: str, *, worker_ordinal: int = 0
+) -> tuple[optuna.Study, StudyConfig]:
+    """Reopen a study with the sampler and pruner of its stored file."""
+    config = stored_config(storage, name)
+    study = optuna.load_study(
+        study_name=name,
+        storage=storage,
+        sampler=build_sampler(config, worker_ordinal=worker_ordinal),
+        pruner=build_pruner(config.pruner),
+    )
+    return study, config
+
+
+def target_of(study: optuna.Study) -> int:
+    """How many finished (COMPLETE or PRUNED) trials the study should reach."""
+    return int(study.user_attrs.get(TARGET_ATTR, 0))
+
+
+def count_states(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
+    """Trials per state, with every state the CLI reports present (zero when absent)."""
+    counted = Counter(trial.state.name for trial in trials)
+    return {name: counted.get(name, 0) for name in STATE_NAMES}
+
+
+def finished_count(study: optuna.Study) -> int:
+    """COMPLETE plus PRUNED trials: what counts toward the target."""
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """The best COMPLETE trial, or None when no trial has completed."""
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def prune_reasons(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
+    """How many trials each rule pruned (the rule is the text before the first colon)."""
+    tally: Counter[str] = Counter()
+    for trial in trials:
+        if trial.state == TrialState.PRUNED:
+            reason = str(trial.user_attrs.get("prune_reason", "base_pruner"))
+            tally[reason.split(":", 1)[0]] += 1
+    return dict(tally.most_common())
+
+
+def json_safe(value: Any) -> Any:
+    """Floats that JSON cannot carry (NaN, inf) become strings."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)
+    return value

@@ -1,0 +1,72 @@
+"""What `sweeper status`, `list` and `best` report about a study, as plain JSON-safe data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import optuna
+
+from sweeper.studies import best_trial, count_states, json_safe, prune_reasons, target_of
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # Optuna stores local naive times
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def trial_summary(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """One trial as `status --json` prints it."""
+    return {
+        "number": trial.number,
+        "state": trial.state.name,
+        "value": json_safe(trial.value),
+        "params": trial.params,
+        "user_attrs": {k: json_safe(v) for k, v in trial.user_attrs.items()},
+        "intermediate_values": {str(k): json_safe(v) for k, v in trial.intermediate_values.items()},
+        "datetime_start": _iso(trial.datetime_start),
+        "datetime_complete": _iso(trial.datetime_complete),
+    }
+
+
+def best_summary(study: optuna.Study) -> dict[str, Any] | None:
+    """The best COMPLETE trial's number, value and parameters (None before one completes)."""
+    best = best_trial(study)
+    if best is None:
+        return None
+    return {"number": best.number, "value": json_safe(best.value), "params": best.params}
+
+
+def study_status(study: optuna.Study) -> dict[str, Any]:
+    """Everything `status --study NAME --json` prints."""
+    trials = study.get_trials(deepcopy=False)
+    return {
+        "study": study.study_name,
+        "direction": study.direction.name.lower(),
+        "target": target_of(study),
+        "counts": count_states(trials),
+        "best": best_summary(study),
+        "prune_reasons": prune_reasons(trials),
+        "trials": [trial_summary(t) for t in trials],
+    }
+
+
+def studies_overview(storage: optuna.storages.BaseStorage) -> list[dict[str, Any]]:
+    """Every study in the storage with its counts, target and best value."""
+    rows: list[dict[str, Any]] = []
+    for name in sorted(optuna.get_all_study_names(storage)):
+        study = optuna.load_study(study_name=name, storage=storage)
+        trials = study.get_trials(deepcopy=False)
+        best = best_summary(study) if len(study.directions) == 1 else None
+        rows.append(
+            {
+                "study": name,
+                "target": target_of(study),
+                "counts": count_states(trials),
+                "best_value": None if best is None else best["value"],
+            }
+        )
+    return rows

@@ -1,0 +1,106 @@
+"""Run one trial: sample its parameters, give the objective a context, record who ran it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from sweeper.config import StudyConfig
+from sweeper.context import TrialContext
+from sweeper.search_space import suggest_params
+from sweeper.studies import FINISHED, target_of
+from sweeper.workers.stopping import StopSignals
+
+FAIL_REASON_MAX_CHARS = 2_000
+
+
+class SurplusTrial(Exception):
+    """The study reached its target while this trial was being started by another worker."""
+
+
+def worker_id() -> str:
+    """`host:pid`, stored on every trial as user attribute `worker`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class TrialRunner:
+    """The callable `study.optimize` runs: one trial of the study file's objective."""
+
+    def __init__(
+        self,
+        config: StudyConfig,
+        objective: Callable[..., float],
+        *,
+        device: str,
+        torch_device: str,
+        stop: StopSignals,
+    ) -> None:
+        self.config = config
+        self.objective = objective
+        self.device = device
+        self.torch_device = torch_device
+        self.stop = stop
+        self.current_number: int | None = None
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        self.current_number = trial.number
+        trial.set_user_attr("worker", worker_id())
+        trial.set_user_attr("device", self.device)
+        self._refuse_surplus(trial)
+        try:
+            params = suggest_params(trial, self.config)
+            context = TrialContext(
+                trial,
+                device=self.torch_device,
+                metric=self.config.metric,
+                direction=self.config.direction,
+            )
+            self.stop.in_trial = True
+            try:
+                return self.objective(trial, params, context)
+            finally:
+                self.stop.in_trial = False
+        except optuna.TrialPruned:
+            raise
+        except Exception as error:
+            trial.set_user_attr("fail_reason", describe_failure(error))
+            _release_gpu_memory(error)
+            raise
+
+    def _refuse_surplus(self, trial: optuna.Trial) -> None:
+        """Fail at once if earlier trials already fill the target (two workers raced)."""
+        earlier = [
+            t
+            for t in trial.study.get_trials(deepcopy=False)
+            if t.number < trial.number and (t.state in FINISHED or t.state == TrialState.RUNNING)
+        ]
+        if len(earlier) >= target_of(trial.study):
+            reason = "surplus: the study's target was already filled by earlier trials"
+            trial.set_user_attr("fail_reason", reason)
+            raise SurplusTrial(reason)
+
+
+def describe_failure(error: BaseException) -> str:
+    """`Type: message`, cut to a length a user attribute can carry."""
+    text = f"{type(error).__name__}: {error}".strip()
+    return text[:FAIL_REASON_MAX_CHARS]
+
+
+def _release_gpu_memory(error: BaseException) -> None:
+    """After CUDA runs out of memory, free the cache so the next trial can start clean."""
+    if "OutOfMemoryError" not in type(error).__name__:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def param_overrides_from(user_attrs: dict[str, Any]) -> dict[str, Any]:
+    """The fixed-parameter overrides enqueued with a trial (empty for ordinary trials)."""
+    return dict(user_attrs.get("param_overrides", {}))
