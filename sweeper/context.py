@@ -9,11 +9,12 @@ pruner (a health rule or the base pruner) says so.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
-from sweeper.health import HealthMonitor
+if TYPE_CHECKING:
+    from sweeper.health.monitor import HealthMonitor
 
 
 class TrialContext:
@@ -32,7 +33,11 @@ class TrialContext:
         self.device = device
         self.metric = metric
         self.direction = direction
-        self.monitor = monitor if monitor is not None else HealthMonitor()
+        if monitor is None:
+            from sweeper.health.monitor import HealthMonitor  # torch: only where trials run
+
+            monitor = HealthMonitor()
+        self.monitor = monitor
 
     def set_attr(self, key: str, value: Any) -> None:
         """Store a user attribute on the trial (shown by `sweeper status` and the dashboard)."""

@@ -233,7 +233,10 @@ def test_bad_flags_and_urls_give_one_line_and_exit_2(
     study_file = _good_file(tmp_path)
     db = tmp_path / "sweeps.db"
     filled = [
-        a.format(file=study_file, missing=tmp_path / "missing.yaml", tmp=tmp_path) for a in args
+        a.replace("{file}", str(study_file))
+        .replace("{missing}", str(tmp_path / "missing.yaml"))
+        .replace("{tmp}", str(tmp_path))
+        for a in args
     ]
     if "--storage" not in filled and filled[0] in ("launch", "delete"):
         filled += ["--storage", f"sqlite:///{db}"]

@@ -249,3 +249,14 @@ def test_list_and_delete(sqlite_url: str, tmp_path: Path) -> None:
     assert refused.returncode == 2
     assert run_cli("delete", "--study", "toy", "--storage", sqlite_url, "--yes").returncode == 0
     assert json.loads(run_cli("list", "--storage", sqlite_url, "--json").stdout)["studies"] == []
+
+
+def test_timeout_stops_starting_trials_and_lets_the_running_one_finish(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    study_file = write_study(tmp_path / "toy.yaml", n_trials=100, epochs=5, delay=0.2)
+    result = run_cli("launch", str(study_file), "--storage", sqlite_url, "--timeout", "15")
+    assert result.returncode == 0, result.stderr
+    counts = status_of(sqlite_url)["counts"]
+    assert 1 <= counts["COMPLETE"] + counts["PRUNED"] < 100
+    assert counts["RUNNING"] == 0 and counts["FAIL"] == 0

@@ -1,0 +1,153 @@
+"""The study file's `pruner.health` section: one entry per rule, each tunable or switched off.
+
+```yaml
+pruner:
+  name: median
+  health:
+    grad_explosion: {threshold: 1.0e+5, patience: 3}
+    embedding_collapse: {signal: rank}
+    loss_imbalance: false          # off; `true` or `{}` keeps the defaults
+```
+
+`warmup` is the number of first epochs a rule ignores; `patience` the number of consecutive
+epochs (that carry the signal) the condition must hold before the trial is pruned.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+COSINE_COLLAPSE = 0.999
+RANK_COLLAPSE = 0.05
+
+
+class RuleConfig(BaseModel):
+    """What every rule has: on/off, consecutive epochs before it fires, epochs it ignores."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    patience: int = Field(default=1, ge=1)
+    warmup: int = Field(default=0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _switch(cls, data: Any) -> Any:
+        """`rule: false` switches a rule off; `rule: true` keeps its defaults."""
+        if isinstance(data, bool):
+            return {"enabled": data}
+        return data
+
+
+class NonfiniteRule(RuleConfig):
+    """Prune as soon as the loss, a loss component, the gradient or parameter norm, the
+    embeddings or the metric is NaN or infinite."""
+
+
+class GradExplosionRule(RuleConfig):
+    """Prune when the epoch's mean pre-clip gradient norm stays above `threshold`.
+
+    1e4 is four orders of magnitude above the O(1) norms of a healthy mean-reduced loss (the
+    write-up's fixed run: 0.3-2.5) and below its exploding one (46,767).
+    """
+
+    threshold: float = Field(default=1e4, gt=0, allow_inf_nan=False)
+    patience: int = Field(default=2, ge=1)
+
+
+class GradVanishingRule(RuleConfig):
+    """Prune when some layer's gradient norm stays below `threshold` for a whole epoch.
+
+    1e-8 is Adam's epsilon and, times any sane learning rate, below the float32 resolution of an
+    O(1) weight: such a layer no longer learns (dead ReLUs, all-zero weights).
+    """
+
+    threshold: float = Field(default=1e-8, ge=0, allow_inf_nan=False)
+    patience: int = Field(default=3, ge=1)
+
+
+class EmbeddingCollapseRule(RuleConfig):
+    """Prune when the embeddings collapse: mean pairwise cosine above `threshold` (signal
+    cosine, default 0.999), or RankMe rank / dimension below it (signal rank, default 0.05)."""
+
+    signal: Literal["cosine", "rank"] = "cosine"
+    threshold: float | None = Field(default=None, allow_inf_nan=False)
+    patience: int = Field(default=3, ge=1)
+    warmup: int = Field(default=3, ge=0)
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold_in_range(cls, value: float | None, info: ValidationInfo) -> float | None:
+        signal = info.data.get("signal", "cosine")
+        if value is not None and signal == "cosine" and not -1.0 <= value < 1.0:
+            raise ValueError(f"a cosine threshold must be in [-1, 1) (got {value})")
+        if value is not None and signal == "rank" and not 0.0 < value <= 1.0:
+            raise ValueError(f"a rank-ratio threshold must be in (0, 1] (got {value})")
+        return value
+
+    @model_validator(mode="after")
+    def _default_threshold(self) -> EmbeddingCollapseRule:
+        if self.threshold is None:
+            self.threshold = COSINE_COLLAPSE if self.signal == "cosine" else RANK_COLLAPSE
+        return self
+
+
+class EdgeCollapseRule(RuleConfig):
+    """Prune when a learned graph that had edges decays to at most `threshold` edges above its
+    edge threshold. A graph that has not grown edges yet (e.g. from a zero start at a small
+    learning rate) is learning slowly, not collapsing, and is left to the other rules."""
+
+    threshold: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    patience: int = Field(default=5, ge=1)
+    warmup: int = Field(default=5, ge=0)
+
+
+class LossImbalanceRule(RuleConfig):
+    """Prune when the largest weighted loss component stays more than `threshold` times the
+    smallest non-zero one. Off by default: a healthy NOTEARS-style run reaches 1e10 while its
+    acyclicity term converges towards zero, so no threshold separates it from a sick one; switch
+    it on (`loss_imbalance: true`) for objectives whose terms should stay comparable.
+    """
+
+    enabled: bool = False
+    threshold: float = Field(default=1e8, ge=1, allow_inf_nan=False)
+    patience: int = Field(default=10, ge=1)
+    warmup: int = Field(default=5, ge=0)
+
+
+class NoProgressRule(RuleConfig):
+    """Prune when the metric has not moved by more than `threshold` for `patience` epochs (over
+    at least `min_reports` reported values), is no better than its first value, and the training
+    loss has not improved by more than `min_loss_improvement` (relative) over those epochs.
+
+    A run that improved and then settled is converged, not stuck; a run whose metric is flat
+    while its loss still falls is learning (e.g. edges still growing towards the threshold).
+    """
+
+    threshold: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    patience: int = Field(default=20, ge=1)
+    min_reports: int = Field(default=3, ge=2)
+    min_loss_improvement: float = Field(default=0.01, ge=0, allow_inf_nan=False)
+
+
+class HealthConfig(BaseModel):
+    """All health rules; an empty section (`health: {}`) means every rule with its defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nonfinite: NonfiniteRule = Field(default_factory=NonfiniteRule)
+    grad_explosion: GradExplosionRule = Field(default_factory=GradExplosionRule)
+    grad_vanishing: GradVanishingRule = Field(default_factory=GradVanishingRule)
+    embedding_collapse: EmbeddingCollapseRule = Field(default_factory=EmbeddingCollapseRule)
+    edge_collapse: EdgeCollapseRule = Field(default_factory=EdgeCollapseRule)
+    loss_imbalance: LossImbalanceRule = Field(default_factory=LossImbalanceRule)
+    no_progress: NoProgressRule = Field(default_factory=NoProgressRule)

@@ -1,0 +1,310 @@
+"""The health monitor an objective feeds inside its training loop.
+
+Per step it keeps tensors on the training device (gradient norms, loss, clipping flags, sampled
+update ratios) and never calls `.item()`; `end_epoch` synchronises once, turns the epoch into a
+dict of floats (the signals) and appends it to `series`. `sweeper.health.reporting` stores those
+signals on the trial and lets the pruner decide.
+
+Signals (the keys of `end_epoch`'s dict; each is optional and present only when observed):
+
+- loss: mean step loss; loss.<name>: mean of each weighted component; loss_imbalance: largest /
+  smallest absolute component mean, components that are exactly zero left out.
+- grad_norm: mean over the epoch's steps of the total gradient norm before clipping (the value
+  `clip_grad_norm_` returns); grad_norm_max: its largest step value.
+- layer_grad_norm_min: the smallest per-layer gradient norm (each layer's mean over the steps);
+  layer_grad_ratio: largest / smallest per-layer gradient norm (inf when a layer gets none).
+- clip_fraction: fraction of steps whose gradient was clipped; amp_skipped_steps: steps with
+  non-finite gradients that a GradScaler skipped (only with a scaler).
+- param_norm: total parameter norm at the end of the epoch; update_ratio: mean of
+  ||step update|| / ||parameters|| over the sampled steps.
+- embedding_cosine_mean, embedding_cosine_std, embedding_rank_ratio (RankMe / min(rows, dim)).
+- score_gap: mean positive score minus mean negative score.
+- edges, acyclicity: the learned graph's edges above threshold and h(W).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from sweeper.health.embedding import cosine_stats, rank_ratio, sample_rows
+from sweeper.health.gradients import (
+    GradientReading,
+    LayerIndex,
+    layer_norms,
+    named_parameters,
+    read_gradients,
+    total_norm,
+)
+from sweeper.health.series import HealthSeries
+
+SIGNIFICANT_DIGITS = 7  # signals come from float32 tensors; more digits only add noise
+
+
+def _scalar(value: Tensor | float) -> Tensor:
+    """A detached 0-dim float tensor (a non-scalar tensor is averaged)."""
+    if isinstance(value, Tensor):
+        value = value.detach()
+        return value.float().mean() if value.numel() != 1 else value.float().reshape(())
+    return torch.tensor(float(value))
+
+
+def _to_cpu(values: list[Tensor]) -> Tensor:
+    """Stack per-step tensors on the first one's device and copy them to the CPU in one go."""
+    device = values[0].device
+    return torch.stack([v.to(device) for v in values]).double().cpu()
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+
+class HealthMonitor:
+    """Collects training-health signals once per step or epoch at a small, bounded cost.
+
+    Args:
+        embedding_rows: at most this many embedding rows are sampled for the embedding signals.
+        update_every: the update-to-parameter ratio is measured on the first step of each epoch
+            and then every `update_every` steps (it needs a copy of the parameters).
+        seed: seeds the row sampling, so a trial's signals are reproducible.
+    """
+
+    def __init__(self, *, embedding_rows: int = 2048, update_every: int = 8, seed: int = 0) -> None:
+        if embedding_rows < 2:
+            raise ValueError(f"embedding_rows must be at least 2, but got {embedding_rows=}.")
+        if update_every < 1:
+            raise ValueError(f"update_every must be at least 1, but got {update_every=}.")
+        self.embedding_rows = embedding_rows
+        self.update_every = update_every
+        self.series = HealthSeries()
+        self._generator = torch.Generator().manual_seed(seed)
+        self._index: tuple[tuple[int, ...], LayerIndex] | None = None
+        self._names: dict[int, str] = {}
+        self._params: list[Tensor] = []
+        self._reset_epoch()
+
+    def _reset_resolved(self) -> None:
+        # Parameter lists are resolved once per epoch per model/optimizer (a new epoch sees
+        # parameters that were unfrozen or added meanwhile).
+        self._modules: dict[int, tuple[torch.nn.Module, list[Tensor], LayerIndex]] = {}
+        self._optimizers: dict[int, tuple[torch.optim.Optimizer, list[Tensor]]] = {}
+
+    def _reset_epoch(self) -> None:
+        self._reset_resolved()
+        self._totals: list[Tensor] = []
+        self._readings: list[tuple[GradientReading, LayerIndex]] = []
+        self._clipped: list[Tensor] = []
+        self._updates: list[Tensor] = []
+        self._losses: list[Tensor] = []
+        self._components: dict[str, list[Tensor]] = {}
+        self._embedding: tuple[Tensor, Tensor, Tensor] | None = None
+        self._score_gap: Tensor | None = None
+        self._graph: dict[str, float] = {}
+        self._read_this_step = False
+        self._steps = 0
+        self._amp = False
+
+    # ----------------------------------------------------------------- per step
+    def clip_gradients(
+        self,
+        model_or_parameters: torch.nn.Module | Tensor | Iterable[Tensor],
+        clip_norm: float | None = None,
+        *,
+        norm_type: float = 2.0,
+    ) -> Tensor:
+        """Measure the gradients and clip them to `clip_norm` (no clipping when None or 0).
+
+        Returns the total gradient norm before clipping as a 0-dim tensor, exactly what
+        `torch.nn.utils.clip_grad_norm_` returns. Call after `backward()` (and after
+        `scaler.unscale_(optimizer)` with AMP) and before `step()`.
+        """
+        params, index = self._resolve(model_or_parameters)
+        reading = self._read(params, index, norm_type)
+        if reading is None:
+            return torch.zeros(())
+        if clip_norm:
+            torch.nn.utils.clip_grads_with_norm_(params, clip_norm, reading.total)
+            self._clipped.append(reading.total > clip_norm)
+        return reading.total
+
+    def step(self, optimizer: torch.optim.Optimizer, scaler: Any | None = None) -> None:
+        """Run `optimizer.step()` (or `scaler.step(optimizer); scaler.update()` with AMP) and
+        measure the update-to-parameter ratio on sampled steps.
+
+        When `clip_gradients` was not called for this step, the gradients are measured here.
+        """
+        params = self._optimizer_params(optimizer)
+        if not self._read_this_step:
+            self._read(params, self._index_for(params), 2.0)
+        sampled = self._steps % self.update_every == 0
+        before = [p.detach().clone() for p in params] if sampled else None
+        if scaler is not None:
+            self._amp = True
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        if before is not None and params:
+            with torch.no_grad():
+                deltas = [p.detach() - b for p, b in zip(params, before, strict=True)]
+                ratio = total_norm(deltas) / total_norm(params).clamp_min(1e-30)
+            self._updates.append(ratio)
+        self._params = params
+        self._steps += 1
+        self._read_this_step = False
+
+    def observe_loss(
+        self, loss: Tensor | float, components: Mapping[str, Tensor | float] | None = None
+    ) -> None:
+        """Record a step's loss and its weighted components ({"recon": .., "acyclic": ..})."""
+        self._losses.append(_scalar(loss))
+        for name, value in (components or {}).items():
+            self._components.setdefault(name, []).append(_scalar(value))
+
+    # ---------------------------------------------------------------- per epoch
+    @torch.no_grad()
+    def observe_embeddings(self, h: Tensor) -> None:
+        """Record cosine-similarity statistics and the RankMe rank ratio of node embeddings
+        [N, D], on a sample of at most `embedding_rows` rows."""
+        if h.dim() != 2:
+            raise ValueError(f"embeddings must be [N, D], but got shape {tuple(h.shape)}.")
+        if h.size(0) < 2 or h.size(1) < 1:
+            return
+        sample = sample_rows(h.detach(), self.embedding_rows, self._generator)
+        if not bool(torch.isfinite(sample).all()):
+            nan = torch.tensor(float("nan"))
+            self._embedding = (nan, nan, nan)
+            return
+        mean, std = cosine_stats(sample)
+        self._embedding = (mean, std, rank_ratio(sample))
+
+    @torch.no_grad()
+    def observe_scores(self, pos_scores: Tensor, neg_scores: Tensor) -> None:
+        """Record the score gap: mean positive score minus mean negative score."""
+        if pos_scores.numel() == 0 or neg_scores.numel() == 0:
+            return
+        self._score_gap = pos_scores.detach().float().mean() - neg_scores.detach().float().mean()
+
+    def observe_graph(
+        self, edges: int | float | Tensor, acyclicity: float | Tensor | None = None
+    ) -> None:
+        """Record the learned graph: the number of edges above threshold and h(W)."""
+        self._graph["edges"] = float(edges)
+        if acyclicity is not None:
+            self._graph["acyclicity"] = float(acyclicity)
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        """Close the epoch: the signals as floats, also appended to `series` under `epoch`."""
+        signals: dict[str, float] = {}
+        self._loss_signals(signals)
+        self._gradient_signals(signals)
+        if self._updates:
+            signals["update_ratio"] = float(_to_cpu(self._updates).mean())
+        if self._params:
+            signals["param_norm"] = float(total_norm(self._params))
+        if self._embedding is not None:
+            mean, std, rank = self._embedding
+            signals["embedding_cosine_mean"] = float(mean)
+            signals["embedding_cosine_std"] = float(std)
+            signals["embedding_rank_ratio"] = float(rank)
+        if self._score_gap is not None:
+            signals["score_gap"] = float(self._score_gap)
+        signals.update(self._graph)
+        signals = {name: _round(value) for name, value in signals.items()}
+        self.series.record(epoch, signals)
+        self._reset_epoch()
+        return signals
+
+    # ---------------------------------------------------------------- internals
+    def _resolve(
+        self, model_or_parameters: torch.nn.Module | Tensor | Iterable[Tensor]
+    ) -> tuple[list[Tensor], LayerIndex]:
+        if isinstance(model_or_parameters, torch.nn.Module):
+            cached = self._modules.get(id(model_or_parameters))
+            if cached is not None and cached[0] is model_or_parameters:
+                return cached[1], cached[2]
+        names, params = named_parameters(model_or_parameters)
+        self._names.update((id(p), n) for n, p in zip(names, params, strict=True) if n is not None)
+        index = self._index_for(params)
+        if isinstance(model_or_parameters, torch.nn.Module):
+            self._modules[id(model_or_parameters)] = (model_or_parameters, params, index)
+        return params, index
+
+    def _optimizer_params(self, optimizer: torch.optim.Optimizer) -> list[Tensor]:
+        cached = self._optimizers.get(id(optimizer))
+        if cached is not None and cached[0] is optimizer:
+            return cached[1]
+        params = [p for group in optimizer.param_groups for p in group["params"] if p.requires_grad]
+        self._optimizers[id(optimizer)] = (optimizer, params)
+        return params
+
+    def _index_for(self, params: list[Tensor]) -> LayerIndex:
+        key = tuple(id(p) for p in params)
+        if self._index is None or self._index[0] != key:
+            names = [self._names.get(id(p)) for p in params]
+            self._index = (key, LayerIndex(names, params))
+        return self._index[1]
+
+    def _read(
+        self, params: list[Tensor], index: LayerIndex, norm_type: float
+    ) -> GradientReading | None:
+        reading = read_gradients(params, norm_type)
+        self._read_this_step = True
+        if reading is not None:
+            self._totals.append(reading.total)
+            self._readings.append((reading, index))
+            self._norm_type = norm_type
+        return reading
+
+    def _loss_signals(self, signals: dict[str, float]) -> None:
+        if self._losses:
+            signals["loss"] = float(_to_cpu(self._losses).mean())
+        means = {name: float(_to_cpu(v).mean()) for name, v in self._components.items() if v}
+        signals.update({f"loss.{name}": value for name, value in means.items()})
+        sizes = [abs(v) for v in means.values() if v != 0.0]
+        if len(sizes) >= 2 and all(math.isfinite(v) for v in sizes):
+            signals["loss_imbalance"] = max(sizes) / min(sizes)
+
+    def _gradient_signals(self, signals: dict[str, float]) -> None:
+        if not self._totals:
+            return
+        totals = _to_cpu(self._totals)
+        finite = torch.isfinite(totals)
+        keep = torch.ones_like(finite)
+        if self._amp:
+            signals["amp_skipped_steps"] = float((~finite).sum())
+            if bool(finite.any()):
+                keep = finite  # the scaler skipped those steps; the signal is the rest
+        signals["grad_norm"] = float(totals[keep].mean())
+        signals["grad_norm_max"] = float(totals[keep].max())
+        signals["clip_fraction"] = (
+            float(_to_cpu(self._clipped).sum()) / len(totals) if self._clipped else 0.0
+        )
+        self._layer_signals(signals, keep)
+
+    def _layer_signals(self, signals: dict[str, float], keep: Tensor) -> None:
+        last, index = self._readings[-1]
+        rows = [
+            reading.norms
+            for (reading, idx), kept in zip(self._readings, keep.tolist(), strict=True)
+            if kept and idx is index and reading.order == last.order
+        ]
+        if not rows:
+            return
+        per_step = layer_norms(torch.stack(rows), last.order, index, self._norm_type)
+        if per_step is None:
+            return
+        per_layer = per_step.cpu().nanmean(dim=0)
+        per_layer = per_layer[~torch.isnan(per_layer)]
+        if per_layer.numel() == 0:
+            return
+        smallest, largest = float(per_layer.min()), float(per_layer.max())
+        signals["layer_grad_norm_min"] = smallest
+        if largest == 0.0:
+            signals["layer_grad_ratio"] = 1.0
+        else:
+            signals["layer_grad_ratio"] = largest / smallest if smallest > 0 else math.inf
