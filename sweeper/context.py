@@ -28,6 +28,7 @@ class TrialContext:
         metric: str = "value",
         direction: str = "maximize",
         monitor: HealthMonitor | None = None,
+        health_sync_s: float = 0.0,
     ) -> None:
         self.trial = trial
         self.device = device
@@ -38,6 +39,10 @@ class TrialContext:
 
             monitor = HealthMonitor()
         self.monitor = monitor
+        from sweeper.health.reporting import VALUE_SIGNAL
+        from sweeper.health.sync import HealthSync
+
+        self.health_sync = HealthSync(health_sync_s, skip=(VALUE_SIGNAL,))
 
     def set_attr(self, key: str, value: Any) -> None:
         """Store a user attribute on the trial (shown by `sweeper status` and the dashboard)."""
@@ -48,6 +53,10 @@ class TrialContext:
         from sweeper.health.reporting import report_epoch
 
         report_epoch(self, epoch, value)
+
+    def flush_health(self) -> None:
+        """Write health values not yet in the storage (workers throttle writes; call at the end)."""
+        self.health_sync.flush(self.trial, self.monitor.series)
 
     def check_health(self, epoch: int) -> None:
         """Record this epoch's health without a metric value; prunes when a health rule fires."""

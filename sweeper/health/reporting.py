@@ -1,7 +1,8 @@
 """End an epoch for `TrialContext`: store the health signals, apply the rules, report, prune.
 
-Per epoch this writes one user attribute per signal (`health.<signal>`: the latest value, what
-optuna-dashboard shows while the trial runs) and one with the whole history (`health_series`).
+Per epoch the context's `HealthSync` writes one user attribute per signal (`health.<signal>`: the
+latest value, what optuna-dashboard shows while the trial runs) and one with the whole history
+(`health_series`), throttled in workers.
 A health rule that fires prunes the trial with a finite stand-in value that ranks below healthy
 trials; otherwise the value is reported and the study's pruner decides as usual.
 """
@@ -18,7 +19,7 @@ from optuna.study import StudyDirection
 from sweeper.health.formatting import sci
 from sweeper.health.penalty import PRUNE_REASON_ATTR, stand_in_value
 from sweeper.health.rules import Verdict
-from sweeper.health.series import SERIES_ATTR, SIGNAL_ATTR_PREFIX, HealthSeries, to_json_value
+from sweeper.health.series import HealthSeries
 from sweeper.pruners.health import HealthPruner
 
 if TYPE_CHECKING:
@@ -34,12 +35,12 @@ def report_epoch(ctx: TrialContext, epoch: int, value: float | None) -> None:
     when a health rule fires or, after a value is reported, when the base pruner says so.
     """
     trial = ctx.trial
-    signals = ctx.monitor.end_epoch(epoch)
+    ctx.monitor.end_epoch(epoch)
     series = ctx.monitor.series
     if value is not None:
         value = float(value)
         series.record(epoch, {VALUE_SIGNAL: value})
-    store_signals(trial, signals, series)
+    ctx.health_sync.write(trial, series)
 
     study = trial.study
     pruner = study.pruner
@@ -48,6 +49,7 @@ def report_epoch(ctx: TrialContext, epoch: int, value: float | None) -> None:
         maximize = study.direction == StudyDirection.MAXIMIZE
         verdict = pruner.evaluate(series, metric, epoch=epoch, maximize=maximize)
         if verdict is not None:
+            ctx.health_sync.flush(trial, series)
             prune_for_health(trial, epoch, verdict, metric)
 
     if value is None:
@@ -56,29 +58,9 @@ def report_epoch(ctx: TrialContext, epoch: int, value: float | None) -> None:
     if trial.should_prune():
         base = pruner.base_pruner if isinstance(pruner, HealthPruner) else pruner
         reason = f"base_pruner: {ctx.metric}={sci(value)} at epoch {epoch} ({type(base).__name__})"
+        ctx.health_sync.flush(trial, series)
         trial.set_user_attr(PRUNE_REASON_ATTR, reason)
         raise optuna.TrialPruned(reason)
-
-
-def store_signals(trial: optuna.Trial, signals: Mapping[str, float], series: HealthSeries) -> None:
-    """Write `health.<signal>` for each signal of the epoch and the whole `health_series`.
-
-    A signal whose value equals its last recorded one is not rewritten: its attribute already
-    holds it (each storage write is a database round trip).
-    """
-    for name, value in signals.items():
-        if value == _previous(series, name):
-            continue
-        trial.set_user_attr(f"{SIGNAL_ATTR_PREFIX}{name}", to_json_value(value))
-    trial.set_user_attr(SERIES_ATTR, series.to_json())
-
-
-def _previous(series: HealthSeries, name: str) -> float | None:
-    """The signal's last value before the current (last) epoch, or None."""
-    for value in reversed(series.values(name)[:-1]):
-        if value is not None:
-            return value
-    return None
 
 
 def metric_history(series: HealthSeries) -> dict[int, float]:

@@ -17,6 +17,8 @@ from sweeper.studies import FINISHED, target_of
 from sweeper.workers.stopping import StopSignals
 
 FAIL_REASON_MAX_CHARS = 2_000
+#: Health attributes reach the storage at most this often (and always when the trial ends).
+HEALTH_SYNC_S = 2.0
 
 
 class SurplusTrial(Exception):
@@ -59,12 +61,14 @@ class TrialRunner:
                 device=self.torch_device,
                 metric=self.config.metric,
                 direction=self.config.direction,
+                health_sync_s=HEALTH_SYNC_S,
             )
             self.stop.in_trial = True
             try:
                 return self.objective(trial, params, context)
             finally:
                 self.stop.in_trial = False
+                context.flush_health()
         except optuna.TrialPruned:
             raise
         except Exception as error:

@@ -69,6 +69,10 @@ def test_launch_with_two_workers_finishes_the_target_with_overlapping_trials(
     workers = {t["user_attrs"]["worker"] for t in finished}
     assert len(workers) == 2
     assert all(t["user_attrs"]["device"] == "cpu" for t in finished)
+    for trial in finished:  # the whole health history reached the storage, throttled or not
+        epochs_run = len(trial["intermediate_values"])
+        assert trial["user_attrs"]["health_series"]["epoch"] == list(range(1, epochs_run + 1))
+        assert "health.grad_norm" in trial["user_attrs"]
     overlapping = any(
         a["user_attrs"]["worker"] != b["user_attrs"]["worker"]
         and _interval(a)[0] < _interval(b)[1]
