@@ -63,7 +63,17 @@ def create_or_continue(storage: RDBStorage, config: StudyConfig) -> optuna.Study
     study.set_metric_names([config.metric])
     study.set_user_attr(CONFIG_ATTR, config.stored())
     study.set_user_attr(TARGET_ATTR, config.n_trials)
+    enqueue_trials(study, config, config.enqueue)  # at creation only: never queued twice
     return study
+
+
+def enqueue_trials(study: optuna.Study, config: StudyConfig, sets: list[dict[str, Any]]) -> None:
+    """Queue parameter sets to run first; overrides of fixed params travel with the trial."""
+    for values in sets:
+        params = {k: v for k, v in values.items() if k in config.space}
+        overrides = {k: v for k, v in values.items() if k in config.params}
+        user_attrs = {"param_overrides": overrides} if overrides else None
+        study.enqueue_trial(params, user_attrs=user_attrs)
 
 
 def stored_config(storage: RDBStorage, name: str) -> StudyConfig:

@@ -19,12 +19,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def trial_summary(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
-    """One trial as `status --json` prints it."""
+    """One trial as `status --json` prints it (a queued trial shows the parameters it will run)."""
     return {
         "number": trial.number,
         "state": trial.state.name,
         "value": json_safe(trial.value),
-        "params": trial.params,
+        "params": trial.params or dict(trial.system_attrs.get("fixed_params", {})),
         "user_attrs": {k: json_safe(v) for k, v in trial.user_attrs.items()},
         "intermediate_values": {str(k): json_safe(v) for k, v in trial.intermediate_values.items()},
         "datetime_start": _iso(trial.datetime_start),

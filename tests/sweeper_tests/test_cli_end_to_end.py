@@ -264,3 +264,16 @@ def test_timeout_stops_starting_trials_and_lets_the_running_one_finish(
     counts = status_of(sqlite_url)["counts"]
     assert 1 <= counts["COMPLETE"] + counts["PRUNED"] < 100
     assert counts["RUNNING"] == 0 and counts["FAIL"] == 0
+
+
+def test_the_study_files_enqueue_list_is_queued_once_as_the_first_trials(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "gcn-structural-v2.yaml"
+    for _ in range(2):  # a second create of the same file must not queue it again
+        created = run_cli("create", str(example), "--storage", sqlite_url)
+        assert created.returncode == 0, created.stderr
+    trials = status_of(sqlite_url, "gcn-structural-v2")["trials"]
+    assert [t["state"] for t in trials] == ["WAITING"]
+    config = yaml.safe_load(example.read_text())
+    assert trials[0]["params"] == {k: v for k, v in config["enqueue"][0].items()}

@@ -1,0 +1,193 @@
+"""The training loop, written the way OGB's ddi example is: a full-graph encoder for every
+mini-batch of positive edges, one fresh negative per positive, evaluate every few epochs.
+
+The sweep's health monitor sees every step (gradient norm through `clip_gradients`, the update
+ratio through `step`, the loss and its weighted parts) and, once per epoch, the node embeddings
+and the positive/negative score gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from objectives.link_prediction.datasets import EvalEdges, LinkSplit
+from objectives.link_prediction.evaluate import hits_at_k, mrr, ogb_score, parse_metric
+from objectives.link_prediction.model import LinkModel
+from objectives.link_prediction.negatives import HardNegativeSampler, sample_negatives
+from objectives.link_prediction.params import LinkPredictionParams
+
+if TYPE_CHECKING:
+    from sweeper.context import TrialContext
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or early-stopped) run reports: best validation value, test value at the
+    best validation epoch, that epoch, and how many epochs ran."""
+
+    best_valid: float
+    test_at_best: float
+    best_epoch: int
+    epochs_run: int
+
+
+def diversity_loss(h: Tensor, max_rows: int = 1024) -> Tensor:
+    """Mean cosine similarity between distinct node embeddings (a sample of at most `max_rows`):
+    high when embeddings collapse onto one direction."""
+    if h.size(0) > max_rows:
+        h = h[torch.randperm(h.size(0), device=h.device)[:max_rows]]
+    z = F.normalize(h.float(), dim=-1)
+    sim = z @ z.t()
+    n = z.size(0)
+    return (sim.sum() - sim.diagonal().sum()) / max(n * (n - 1), 1)
+
+
+def train_epoch(
+    model: LinkModel,
+    split: LinkSplit,
+    optimizer: torch.optim.Optimizer,
+    params: LinkPredictionParams,
+    ctx: TrialContext,
+    *,
+    scaler: torch.amp.GradScaler | None = None,
+    hard_sampler: HardNegativeSampler | None = None,
+) -> None:
+    """One pass over the training positives in mini-batches, feeding the health monitor (which
+    keeps the loss on the device: no per-step synchronisation here either)."""
+    model.train()
+    x, edge_index, train_pos = split.x, split.edge_index, split.train_pos
+    device_type = edge_index.device.type
+    for perm in DataLoader(range(train_pos.size(1)), params.batch_size, shuffle=True):
+        optimizer.zero_grad()
+        with torch.autocast(device_type, enabled=scaler is not None):
+            h = model.encode(x, edge_index)
+            pos_edge = train_pos[:, perm.to(train_pos.device)]
+            neg_edge = sample_negatives(
+                edge_index,
+                split.num_nodes,
+                pos_edge,
+                hard_ratio=params.hard_negative_ratio,
+                hard_sampler=hard_sampler,
+            )
+            pos_out = model.decode(h, pos_edge)
+            neg_out = model.decode(h, neg_edge)
+            bce = F.binary_cross_entropy_with_logits(pos_out, torch.ones_like(pos_out))
+            bce = bce + F.binary_cross_entropy_with_logits(neg_out, torch.zeros_like(neg_out))
+            loss, components = bce, {"bce": bce.detach()}
+            if params.diversity_weight > 0:
+                diversity = params.diversity_weight * diversity_loss(h)
+                loss = loss + diversity
+                components["diversity"] = diversity.detach()
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        ctx.monitor.clip_gradients(model, params.clip_norm)
+        ctx.monitor.step(optimizer, scaler)
+        ctx.monitor.observe_loss(loss.detach(), components)
+    ctx.monitor.observe_embeddings(h.detach())
+    ctx.monitor.observe_scores(torch.sigmoid(pos_out.detach()), torch.sigmoid(neg_out.detach()))
+
+
+@torch.no_grad()
+def score_edges(model: LinkModel, h: Tensor, edges: Tensor, batch_size: int) -> Tensor:
+    """Logits for `edges` [2, E], computed in batches of `batch_size` pairs."""
+    out = [
+        model.decode(h, edges[:, i : i + batch_size]) for i in range(0, edges.size(1), batch_size)
+    ]
+    return torch.cat(out).float() if out else edges.new_zeros(0, dtype=torch.float)
+
+
+@torch.no_grad()
+def evaluate_split(
+    model: LinkModel,
+    h: Tensor,
+    edges: EvalEdges,
+    metric: str,
+    batch_size: int,
+    ogb_name: str | None,
+) -> float:
+    """The value of `metric` (hits@K or mrr) on one evaluation part, with OGB's rules."""
+    kind, k = parse_metric(metric)
+    pos = score_edges(model, h, edges.pos, batch_size)
+    if kind == "hits":
+        neg = score_edges(model, h, edges.neg, batch_size)
+    else:
+        src = edges.pos[0].view(-1, 1).expand_as(edges.neg_per_pos)
+        pairs = torch.stack([src.reshape(-1), edges.neg_per_pos.reshape(-1)])
+        neg = score_edges(model, h, pairs, batch_size).view_as(edges.neg_per_pos)
+    if ogb_name is not None:
+        official = ogb_score(ogb_name, metric, pos.cpu(), neg.cpu())
+        if official is not None:
+            return official
+    return hits_at_k(pos, neg, k) if kind == "hits" else mrr(pos, neg)
+
+
+@torch.no_grad()
+def test(model: LinkModel, split: LinkSplit, metric: str, batch_size: int) -> tuple[float, float]:
+    """(valid, test) values of `metric`, scoring with the full training graph as OGB does."""
+    model.eval()
+    h = model.encode(split.x, split.edge_index)
+    valid = evaluate_split(model, h, split.valid, metric, batch_size, split.ogb_name)
+    test_value = evaluate_split(model, h, split.test, metric, batch_size, split.ogb_name)
+    return valid, test_value
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, params: LinkPredictionParams
+) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None:
+    """ReduceLROnPlateau on the validation metric, cosine annealing over the epochs, or none."""
+    if params.scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max", factor=0.5, patience=2
+        )
+    if params.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=params.epochs)
+    return None
+
+
+def run(
+    model: LinkModel,
+    split: LinkSplit,
+    params: LinkPredictionParams,
+    ctx: TrialContext,
+    device: torch.device,
+) -> TrainResult:
+    """Train `model` on `split` for up to `params.epochs` epochs, evaluating every
+    `params.eval_every` epochs, reporting to the sweep and stopping early after `patience`."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    scheduler = make_scheduler(optimizer, params)
+    use_amp = params.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler(device.type) if use_amp else None
+    hard_sampler = (
+        HardNegativeSampler(split.edge_index, split.num_nodes)
+        if params.hard_negative_ratio > 0
+        else None
+    )
+    best = TrainResult(
+        best_valid=float("-inf"), test_at_best=float("nan"), best_epoch=0, epochs_run=0
+    )
+    for epoch in range(1, params.epochs + 1):
+        train_epoch(model, split, optimizer, params, ctx, scaler=scaler, hard_sampler=hard_sampler)
+        best.epochs_run = epoch
+        if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
+            scheduler.step()
+        if epoch % params.eval_every != 0 and epoch != params.epochs:
+            ctx.check_health(epoch)
+            continue
+        valid, test_value = test(model, split, ctx.metric, params.batch_size)
+        if valid > best.best_valid:
+            best.best_valid, best.test_at_best, best.best_epoch = valid, test_value, epoch
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(valid)
+        ctx.report(epoch, valid)
+        if params.patience is not None and epoch - best.best_epoch >= params.patience:
+            break
+    return best
