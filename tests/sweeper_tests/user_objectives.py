@@ -1,0 +1,29 @@
+"""Objectives a user might write, named `tests.sweeper_tests.user_objectives:NAME` in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+import torch
+
+from sweeper.context import TrialContext
+
+
+def out_of_memory_on_even_trials(
+    trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext
+) -> float:
+    """Even-numbered trials hit the error CUDA raises when a GPU runs out of memory."""
+    if trial.number % 2 == 0:
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    x = torch.tensor(params["x"], requires_grad=True)
+    loss = (x - 1.0) ** 2
+    loss.backward()
+    ctx.monitor.observe_loss(loss)
+    ctx.report(1, float(loss))
+    return float(loss)
+
+
+def buggy(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) -> float:
+    """A bug in a user's objective."""
+    return params["missing_key"]
