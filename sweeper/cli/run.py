@@ -33,25 +33,32 @@ DevicesOption = Annotated[
 PerDeviceOption = Annotated[
     int, typer.Option("--trials-per-device", min=1, max=64, help="Workers sharing one GPU.")
 ]
+StudyFileArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
+StudyOverrideOption = Annotated[
+    str | None, typer.Option("--study", help="Override the study name.")
+]
+TargetOption = Annotated[
+    int | None, typer.Option("--n-trials", help="Finished trials to reach (the target).")
+]
+TimeoutOption = Annotated[
+    float | None, typer.Option("--timeout", help="Stop starting trials after S seconds.")
+]
+EnqueueOption = Annotated[
+    list[str] | None,
+    typer.Option("--enqueue", help="JSON parameter set to run first (repeatable)."),
+]
 
 
 def launch_command(
-    study_file: Annotated[Path, typer.Argument(help="The study file (YAML).")],
+    study_file: StudyFileArgument,
     storage: StorageOption = None,
-    study: Annotated[str | None, typer.Option("--study", help="Override the study name.")] = None,
-    n_trials: Annotated[
-        int | None, typer.Option("--n-trials", help="Finished trials to reach (the target).")
-    ] = None,
-    timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Stop starting trials after S seconds.")
-    ] = None,
+    study: StudyOverrideOption = None,
+    n_trials: TargetOption = None,
+    timeout: TimeoutOption = None,
     workers: WorkersOption = 1,
     devices: DevicesOption = "cpu",
     trials_per_device: PerDeviceOption = 1,
-    enqueue: Annotated[
-        list[str] | None,
-        typer.Option("--enqueue", help="JSON parameter set to run first (repeatable)."),
-    ] = None,
+    enqueue: EnqueueOption = None,
 ) -> None:
     """Create a study from its file (or continue it) and run workers until its target."""
     plan = plan_launch(
@@ -67,16 +74,11 @@ def launch_command(
 
 
 def create_command(
-    study_file: Annotated[Path, typer.Argument(help="The study file (YAML).")],
+    study_file: StudyFileArgument,
     storage: StorageOption = None,
-    study: Annotated[str | None, typer.Option("--study", help="Override the study name.")] = None,
-    n_trials: Annotated[
-        int | None, typer.Option("--n-trials", help="Finished trials to reach (the target).")
-    ] = None,
-    enqueue: Annotated[
-        list[str] | None,
-        typer.Option("--enqueue", help="JSON parameter set to run first (repeatable)."),
-    ] = None,
+    study: StudyOverrideOption = None,
+    n_trials: TargetOption = None,
+    enqueue: EnqueueOption = None,
 ) -> None:
     """Create a study without running trials, for workers started elsewhere (`sweeper worker`)."""
     url = resolve_storage_url(storage)
@@ -97,9 +99,7 @@ def resume_command(
     workers: WorkersOption = 1,
     devices: DevicesOption = "cpu",
     trials_per_device: PerDeviceOption = 1,
-    timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Stop starting trials after S seconds.")
-    ] = None,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Re-queue the trials of dead workers and continue the study to its target."""
     options = RunOptions(
