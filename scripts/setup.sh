@@ -8,4 +8,10 @@ VENV="${VENV:-.venv}"
 "$VENV/bin/pip" install --quiet --upgrade pip
 "$VENV/bin/pip" install --quiet "torch==2.13.0"
 "$VENV/bin/pip" install --quiet -e ".[dev,ogb]"
+# The browser tests drive Debian's headless Chromium (never a browser playwright downloads).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 echo "ready: source $VENV/bin/activate"

@@ -1,13 +1,24 @@
-"""Open an Optuna RDBStorage for many workers: WAL SQLite or pooled PostgreSQL, heartbeat on."""
+"""Open an Optuna RDBStorage for many workers: WAL SQLite or pooled PostgreSQL, heartbeat on.
+
+The storage rides out short outages (a PostgreSQL restart, a busy SQLite file): every storage
+call is retried until the database answers again, for at most `outage_s` seconds in a row; past
+that bound calls raise `StorageUnavailable` at once, so a worker can stop with one clear line.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
 import sqlite3
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from storage.urls import parse_storage_url, redact_text, redact_url, sqlite_path
 from sweeper.errors import SweeperError
@@ -15,6 +26,140 @@ from sweeper.errors import SweeperError
 SQLITE_BUSY_TIMEOUT_S = 60
 POSTGRES_CONNECT_TIMEOUT_S = 10
 POSTGRES_POOL_RECYCLE_S = 300
+#: Default bound on how long a storage may stay away before workers give up (seconds).
+STORAGE_OUTAGE_S = 120
+RETRY_PAUSE_S = 1.0
+#: Exit code of a worker or launcher whose storage stayed away longer than the bound.
+EXIT_STORAGE_UNAVAILABLE = 3
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "busy")
+
+
+_SQLITE_FAULTS = (
+    "database or disk is full", "readonly database", "disk i/o error", "unable to open",
+    "database disk image is malformed",
+)  # fmt: skip
+
+
+class StorageFault(SweeperError):
+    """The storage cannot take a write (full disk, read-only file) or is away past its bound;
+    workers and launchers stop with one line and exit code 3."""
+
+    exit_code = EXIT_STORAGE_UNAVAILABLE
+
+
+class StorageUnavailable(StorageFault):
+    """The storage did not answer for longer than the configured outage bound."""
+
+
+def is_transient(error: BaseException, backend: str) -> bool:
+    """Whether a storage error is an outage worth waiting out (lost connection, locked file),
+    rather than a problem retrying cannot fix (read-only file, full disk, bad data)."""
+    cause = error.__cause__ if isinstance(error, optuna.exceptions.StorageInternalError) else error
+    if isinstance(cause, DisconnectionError | PoolTimeoutError):
+        return True
+    if not isinstance(cause, DBAPIError):
+        return False
+    if cause.connection_invalidated:
+        return True
+    if backend == "postgresql":
+        return type(cause).__name__ in ("OperationalError", "InterfaceError")
+    message = str(cause.orig).lower()
+    return any(text in message for text in _SQLITE_TRANSIENT)
+
+
+class ResilientRDBStorage(RDBStorage):
+    """An RDBStorage whose calls wait out a storage outage of up to `outage_s` seconds."""
+
+    outage_s: float = STORAGE_OUTAGE_S
+    shown_url: str = ""  # the user's URL with its password replaced by ***
+    _down_since: float | None = None
+
+    def _retrying(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        backend = self.engine.dialect.name
+        first_failure: float | None = None
+        while True:
+            try:
+                result = method(self, *args, **kwargs)
+            except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as error:
+                if not is_transient(error, backend):
+                    fault = self._fault(error)
+                    if fault is None:
+                        raise
+                    raise fault from None
+                now = time.monotonic()
+                first_failure = first_failure or now
+                with _OUTAGE_LOCK:
+                    self._down_since = self._down_since or now
+                    # bounded per call too: another thread's success must not keep this
+                    # call retrying forever
+                    down_for = now - min(self._down_since, first_failure)
+                if down_for >= self.outage_s:
+                    raise self._unavailable(error, down_for) from None
+                time.sleep(min(RETRY_PAUSE_S, self.outage_s - down_for))
+                continue
+            if self._down_since is not None:
+                with _OUTAGE_LOCK:
+                    self._down_since = None
+            return result
+
+    def _unavailable(self, error: BaseException, down_for: float) -> StorageUnavailable:
+        cause = (
+            error.__cause__ if isinstance(error, optuna.exceptions.StorageInternalError) else error
+        )
+        reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()
+        text = redact_text(reason[0] if reason else type(cause).__name__, self.url)
+        return StorageUnavailable(
+            f"storage: {self.shown_url} unreachable for {down_for:.0f} s "
+            f"(bound {self.outage_s:g} s): {text}"
+        )
+
+    def _fault(self, error: BaseException) -> StorageFault | None:
+        """A clear error for a database that cannot take writes (SQLite's own words)."""
+        cause = (
+            error.__cause__ if isinstance(error, optuna.exceptions.StorageInternalError) else error
+        )
+        if not isinstance(cause, DBAPIError) or type(cause).__name__ != "OperationalError":
+            return None
+        reason = str(cause.orig).strip().splitlines()[0] if str(cause.orig).strip() else ""
+        if not any(text in reason.lower() for text in _SQLITE_FAULTS):
+            return None
+        return StorageFault(f"storage: cannot write to {self.shown_url}: {reason}")
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        """Beat for a running trial; when the storage is away past the bound or cannot take
+        writes, skip the beat quietly (the worker's main thread reports the problem)."""
+        try:
+            self._retrying(RDBStorage.record_heartbeat, trial_id)
+        except StorageFault:
+            pass
+
+
+_OUTAGE_LOCK = threading.Lock()
+_RETRIED = (
+    "create_new_study", "delete_study", "set_study_user_attr", "set_study_system_attr",
+    "get_study_id_from_name", "get_study_name_from_id", "get_study_directions",
+    "get_study_user_attrs", "get_study_system_attrs", "get_trial_user_attrs",
+    "get_trial_system_attrs", "get_all_studies", "create_new_trial", "set_trial_param",
+    "get_trial_param", "set_trial_state_values", "set_trial_intermediate_value",
+    "set_trial_user_attr", "set_trial_system_attr", "get_trial_id_from_study_id_trial_number",
+    "get_trial", "get_all_trials", "get_best_trial", "_get_stale_trial_ids",
+    # the private calls Optuna's _CachedStorage makes on its backend
+    "_create_new_trial", "_set_trial_param", "_get_trials", "_get_best_trial_id",
+)  # fmt: skip
+
+
+def _retried(name: str) -> Callable[..., Any]:
+    original = getattr(RDBStorage, name)
+
+    @functools.wraps(original)
+    def call(self: ResilientRDBStorage, *args: Any, **kwargs: Any) -> Any:
+        return self._retrying(original, *args, **kwargs)
+
+    return call
+
+
+for _name in _RETRIED:
+    setattr(ResilientRDBStorage, _name, _retried(_name))
 
 
 def engine_kwargs_for(url: str) -> dict[str, Any]:
@@ -42,7 +187,10 @@ def _prepare_sqlite(url: str, *, must_exist: bool) -> None:
         with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error as error:
-        raise SweeperError(f"storage: cannot open {path}: {error}") from None
+        hint = ""
+        if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            hint = " (read-only: SQLite must write the file and, for WAL, its directory)"
+        raise SweeperError(f"storage: cannot open {path}: {error}{hint}") from None
 
 
 def open_storage(
@@ -52,11 +200,13 @@ def open_storage(
     grace_period: int | None = None,
     max_retry: int | None = None,
     must_exist: bool = False,
-) -> RDBStorage:
+    outage_s: float = STORAGE_OUTAGE_S,
+) -> ResilientRDBStorage:
     """Connect to the storage at `url`; raise SweeperError (password redacted) if it fails.
 
     With a heartbeat interval, trials of workers that stop beating for `grace_period` seconds
-    are failed and re-queued with the same parameters (up to `max_retry` times).
+    are failed and re-queued with the same parameters (up to `max_retry` times). Storage calls
+    wait out an outage of up to `outage_s` seconds, then raise StorageUnavailable.
     """
     parsed = parse_storage_url(url)
     _prepare_sqlite(url, must_exist=must_exist)
@@ -68,7 +218,7 @@ def open_storage(
             "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
         }
     try:
-        return RDBStorage(
+        storage = ResilientRDBStorage(
             parsed.render_as_string(hide_password=False),
             engine_kwargs=engine_kwargs_for(url),
             **heartbeat,
@@ -77,3 +227,6 @@ def open_storage(
         reason = redact_text(str(getattr(error, "orig", None) or error), url).strip()
         reason = reason.splitlines()[0] if reason else type(error).__name__
         raise SweeperError(f"storage: cannot use {redact_url(url)}: {reason}") from None
+    storage.outage_s = outage_s
+    storage.shown_url = redact_url(url)
+    return storage

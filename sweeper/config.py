@@ -105,6 +105,8 @@ class HeartbeatConfig(_Strict):
     interval: int = Field(default=10, ge=1, le=3600)
     grace_period: int = Field(default=30, ge=2, le=86_400)
     max_retry: int = Field(default=3, ge=0, le=100)
+    #: Seconds a worker waits out an unreachable storage before it gives up (exit code 3).
+    storage_outage: int = Field(default=120, ge=1, le=86_400)
 
     @model_validator(mode="after")
     def _grace_exceeds_interval(self) -> HeartbeatConfig:
@@ -131,6 +133,8 @@ class StudyConfig(_Strict):
     space: dict[str, SearchParam] = Field(default_factory=dict)
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
     artifacts: str | None = None
+    #: Parameter sets to run first, queued once when the study is created (like `--enqueue`).
+    enqueue: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
 
     @field_validator("study")
     @classmethod

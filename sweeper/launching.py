@@ -10,6 +10,7 @@ import json
 import math
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,15 +21,21 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from objectives.registry import resolve_objective
-from storage.engine import open_storage
+from storage.engine import EXIT_STORAGE_UNAVAILABLE, StorageFault, open_storage
 from storage.urls import parse_storage_url
 from sweeper.config import CategoricalParam, StudyConfig, load_config, parse_config
 from sweeper.errors import SweeperError
 from sweeper.progress import ProgressView
-from sweeper.studies import create_or_continue, finished_count, load_study, target_of
+from sweeper.studies import (
+    create_or_continue,
+    enqueue_trials,
+    finished_count,
+    load_study,
+    target_of,
+)
 from sweeper.workers.devices import assign_devices, parse_devices
 from sweeper.workers.launcher import WorkerPool
-from sweeper.workers.loop import recover_orphans
+from sweeper.workers.loop import recover_orphans, storage_outage_in
 
 POLL_S = 1.0
 
@@ -75,6 +82,8 @@ def plan_launch(
         config = parse_config({**config.stored(), **overrides})
     check_objective_params(config)
     parse_storage_url(storage_url)
+    for index, values in enumerate(config.enqueue):
+        check_enqueued(values, config, where=f"enqueue -> {index}")
     enqueued = [parse_enqueued(text, config) for text in enqueue]
     return LaunchPlan(storage_url=storage_url, config=config, enqueued=enqueued)
 
@@ -121,28 +130,26 @@ def parse_enqueued(text: str, config: StudyConfig) -> dict[str, Any]:
         values = json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as error:
         raise SweeperError(f"--enqueue: not a JSON object ({error})") from None
-    if not isinstance(values, dict) or not values:
+    if not isinstance(values, dict):
         raise SweeperError("--enqueue: must be a non-empty JSON object of parameter values")
+    return check_enqueued(values, config, where="--enqueue")
+
+
+def check_enqueued(values: dict[str, Any], config: StudyConfig, *, where: str) -> dict[str, Any]:
+    """A parameter set to queue must name only space or params keys, with finite values."""
+    if not values:
+        raise SweeperError(f"{where}: must be a non-empty object of parameter values")
     unknown = [key for key in values if key not in config.space and key not in config.params]
     if unknown:
-        raise SweeperError(f"--enqueue: '{unknown[0]}' is neither in space nor in params")
+        raise SweeperError(f"{where}: '{unknown[0]}' is neither in space nor in params")
     for key, value in values.items():
         if isinstance(value, float) and not math.isfinite(value):
-            raise SweeperError(f"--enqueue: '{key}' must be finite")
+            raise SweeperError(f"{where}: '{key}' must be finite")
     return values
 
 
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed")
-
-
-def enqueue_trials(study: optuna.Study, config: StudyConfig, sets: list[dict[str, Any]]) -> None:
-    """Queue parameter sets to run first; overrides of fixed params travel with the trial."""
-    for values in sets:
-        params = {k: v for k, v in values.items() if k in config.space}
-        overrides = {k: v for k, v in values.items() if k in config.params}
-        user_attrs = {"param_overrides": overrides} if overrides else None
-        study.enqueue_trial(params, user_attrs=user_attrs)
 
 
 def open_study_storage(url: str, config: StudyConfig) -> optuna.storages.RDBStorage:
@@ -152,6 +159,7 @@ def open_study_storage(url: str, config: StudyConfig) -> optuna.storages.RDBStor
         heartbeat_interval=config.heartbeat.interval,
         grace_period=config.heartbeat.grace_period,
         max_retry=config.heartbeat.max_retry,
+        outage_s=config.heartbeat.storage_outage,
     )
 
 
@@ -168,8 +176,17 @@ def launch(plan: LaunchPlan, options: RunOptions, console: Console) -> int:
     devices = assign_devices(
         parse_devices(options.devices), options.workers, options.trials_per_device
     )
-    study = create(plan)
+    try:
+        study = create(plan)
+    except StorageFault as fault:
+        return _report_fault(fault)
     return follow(plan.storage_url, study, plan.config, devices, options, console)
+
+
+def _report_fault(fault: StorageFault) -> int:
+    """One line for a storage that is away or cannot take writes; exit code 3."""
+    print(f"error: {fault}", file=sys.stderr, flush=True)
+    return EXIT_STORAGE_UNAVAILABLE
 
 
 def resume(storage_url: str, study_name: str, options: RunOptions, console: Console) -> int:
@@ -181,7 +198,12 @@ def resume(storage_url: str, study_name: str, options: RunOptions, console: Cons
     study, config = load_study(storage, study_name)
     storage = open_study_storage(storage_url, config)
     study, config = load_study(storage, study_name)
-    recovered = recover_orphans(study, config.heartbeat.max_retry)
+    try:
+        recovered = recover_orphans(
+            study, config.heartbeat.max_retry, grace_period=config.heartbeat.grace_period
+        )
+    except StorageFault as fault:
+        return _report_fault(fault)
     if recovered:
         console.print(f"re-queued trials of dead workers: {recovered}", highlight=False)
     return follow(storage_url, study, config, devices, options, console)
@@ -227,8 +249,20 @@ def follow(
                     break
                 time.sleep(POLL_S)
             pool.wait()
-            recover_orphans(study, config.heartbeat.max_retry)
+            recover_orphans(
+                study, config.heartbeat.max_retry, grace_period=config.heartbeat.grace_period
+            )
             view.update(study.get_trials(deepcopy=False))
+    except Exception as error:
+        outage = storage_outage_in(error)
+        if outage is None:
+            raise
+        # The storage stayed away past the bound or cannot take writes: stop the workers
+        # (their trials in flight stay RUNNING until the heartbeat or `sweeper resume`
+        # re-queues them) and say so.
+        pool.signal_all(signal.SIGTERM)
+        pool.wait()
+        return _report_fault(outage)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -236,4 +270,6 @@ def follow(
         return 128 + received[0]
     if finished_count(study) >= target or (deadline is not None and time.time() >= deadline):
         return 0
+    if EXIT_STORAGE_UNAVAILABLE in pool.failed_codes:
+        return EXIT_STORAGE_UNAVAILABLE
     return 1 if pool.failed_codes else 0

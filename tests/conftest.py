@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,10 +63,14 @@ def storage_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
+_DATA_HOME = tempfile.mkdtemp(prefix="sweeper-test-data-")
+
+
 def cli_env(**extra: str) -> dict[str, str]:
-    """The environment CLI subprocesses run with (no inherited storage URL, one torch thread)."""
+    """The environment CLI subprocesses run with: no inherited storage URL, one torch thread,
+    and artifacts of PostgreSQL studies kept in a temporary directory, not the user's home."""
     env = {k: v for k, v in os.environ.items() if k != "SWEEPER_STORAGE"}
-    env.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", **extra)
+    env.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", XDG_DATA_HOME=_DATA_HOME, **extra)
     return env
 
 

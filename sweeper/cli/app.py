@@ -12,7 +12,7 @@ import sys
 import typer
 
 from storage.urls import redact_text
-from sweeper.cli import inspect, manage, run
+from sweeper.cli import browse, inspect, manage, run
 from sweeper.cli.output import stderr
 from sweeper.errors import SweeperError
 
@@ -26,6 +26,7 @@ app = typer.Typer(
 run.register(app)
 inspect.register(app)
 manage.register(app)
+browse.register(app)
 
 
 def _one_line(text: str) -> str:

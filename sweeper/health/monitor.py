@@ -68,8 +68,9 @@ class HealthMonitor:
 
     Args:
         embedding_rows: at most this many embedding rows are sampled for the embedding signals.
-        update_every: the update-to-parameter ratio is measured on the first step of each epoch
-            and then every `update_every` steps (it needs a copy of the parameters).
+        update_every: the update-to-parameter ratio is measured on every `update_every`-th step
+            of the trial (it needs a copy of the parameters), so full-batch training with one
+            step per epoch measures it every `update_every` epochs.
         seed: seeds the row sampling, so a trial's signals are reproducible.
     """
 
@@ -81,6 +82,7 @@ class HealthMonitor:
         self.embedding_rows = embedding_rows
         self.update_every = update_every
         self.series = HealthSeries()
+        self._total_steps = 0
         self._generator = torch.Generator().manual_seed(seed)
         self._index: tuple[tuple[int, ...], LayerIndex] | None = None
         self._names: dict[int, str] = {}
@@ -140,7 +142,7 @@ class HealthMonitor:
         params = self._optimizer_params(optimizer)
         if not self._read_this_step:
             self._read(params, self._index_for(params), 2.0)
-        sampled = self._steps % self.update_every == 0
+        sampled = self._total_steps % self.update_every == 0
         before = [p.detach().clone() for p in params] if sampled else None
         if scaler is not None:
             self._amp = True
@@ -155,6 +157,7 @@ class HealthMonitor:
             self._updates.append(ratio)
         self._params = params
         self._steps += 1
+        self._total_steps += 1
         self._read_this_step = False
 
     def observe_loss(

@@ -88,7 +88,8 @@ class WorkerPool:
                 continue
             slot.exit_codes.append(code)
             slot.process = None
-            crashed = code < 0 or code not in (0, 2, 130, 143)
+            # 2: bad input, 3: storage away past its bound or not writable: a restart cannot help.
+            crashed = code < 0 or code not in (0, 2, 3, 130, 143)
             if crashed and slot.restarts < MAX_RESTARTS_PER_SLOT and not study_done():
                 slot.restarts += 1
                 self._spawn(slot)

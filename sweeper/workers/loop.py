@@ -13,13 +13,14 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from objectives.registry import resolve_objective
-from storage.engine import open_storage
+from storage.engine import EXIT_STORAGE_UNAVAILABLE, StorageFault, open_storage
 from sweeper.studies import FINISHED, load_study, stored_config, target_of
 from sweeper.workers.devices import pin_device
 from sweeper.workers.stopping import StopRequested, StopSignals
@@ -47,7 +48,63 @@ def run_worker(
     stop: StopSignals,
     on_trial: Callable[[optuna.trial.FrozenTrial, str], None] | None = None,
 ) -> int:
-    """Run trials until the study is done, the deadline passes or a stop arrives; exit code."""
+    """Run trials until the study is done, the deadline passes or a stop arrives; exit code.
+
+    A storage that stays away longer than the study's `heartbeat.storage_outage`, or cannot
+    take writes (full disk, read-only file), ends the worker with one line on stderr and exit
+    code 3; its trial in flight stays RUNNING until the heartbeat (or `sweeper resume`) fails
+    and re-queues it.
+    """
+    _quiet_expected_failures()
+    try:
+        return _run_trials(options, stop, on_trial)
+    except Exception as error:
+        outage = storage_outage_in(error)
+        if outage is None:
+            raise
+        log.error("error: %s", outage)
+        return EXIT_STORAGE_UNAVAILABLE
+
+
+class _NoTracebackForExpected(logging.Filter):
+    """Optuna logs every failed trial with its traceback; for a trial stopped by Ctrl-C/SIGTERM
+    or by a storage fault the one-line message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and (
+            isinstance(error, StopRequested) or storage_outage_in(error) is not None
+        ):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _quiet_expected_failures() -> None:
+    for handler in logging.getLogger("optuna").handlers:
+        if not any(isinstance(f, _NoTracebackForExpected) for f in handler.filters):
+            handler.addFilter(_NoTracebackForExpected())
+
+
+def storage_outage_in(error: BaseException) -> StorageFault | None:
+    """The StorageFault (outage past the bound, full disk, read-only file) behind an error, if
+    any (Optuna may raise another error while handling it, e.g. when it cannot even read the
+    trial it failed to finish)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, StorageFault):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _run_trials(
+    options: WorkerOptions,
+    stop: StopSignals,
+    on_trial: Callable[[optuna.trial.FrozenTrial, str], None] | None,
+) -> int:
     torch_device = pin_device(options.device)  # before torch is imported
     probe = open_storage(options.storage_url, must_exist=True)
     config = stored_config(probe, options.study_name)
@@ -57,6 +114,7 @@ def run_worker(
         grace_period=config.heartbeat.grace_period,
         max_retry=config.heartbeat.max_retry,
         must_exist=True,
+        outage_s=config.heartbeat.storage_outage,
     )
     study, config = load_study(storage, options.study_name, worker_ordinal=options.ordinal)
     objective = resolve_objective(config.objective)
@@ -100,36 +158,87 @@ def _limit_threads(threads: int | None) -> None:
 
 
 def _requeue_interrupted(study: optuna.Study, number: int | None, max_retry: int) -> None:
-    """The trial a stop interrupted is FAIL now; queue it again with the same parameters."""
+    """The trial a stop interrupted is FAIL now; queue it again with the same parameters.
+
+    The retry callback appends to the trial's `retry_history` list in place, so it is always
+    given a deep copy: on the cached trial that append would corrupt later retry checks.
+    """
     if number is None:
         return
-    trial = study.get_trials(deepcopy=False)[number]
+    trial = study.get_trials(deepcopy=True)[number]
     if trial.state == TrialState.RUNNING:
         study.tell(number, state=TrialState.FAIL)
-        trial = study.get_trials(deepcopy=False)[number]
+        trial = study.get_trials(deepcopy=True)[number]
     if trial.state == TrialState.FAIL:
         RetryHeartbeatStaleTrialCallback(max_retry=max_retry)(study, trial)
 
 
-def recover_orphans(study: optuna.Study, max_retry: int) -> list[int]:
+def recover_orphans(
+    study: optuna.Study, max_retry: int, *, grace_period: float | None = None
+) -> list[int]:
     """Fail and re-queue RUNNING trials of dead workers on this host, without waiting for the
-    heartbeat grace period; trials of other hosts are left to their heartbeat."""
+    heartbeat grace period; trials of other hosts are left to their heartbeat.
+
+    With `grace_period`, a RUNNING trial that never recorded its worker (the worker died between
+    taking the trial and its first write, so it has no heartbeat either) is also an orphan once
+    it is older than the grace period (nothing else would ever fail it), and an interrupted FAIL
+    trial whose retry was never queued is re-queued.
+    """
     host = socket.gethostname()
     recovered: list[int] = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = str(trial.user_attrs.get("worker", ""))
         worker_host, _, pid = worker.rpartition(":")
-        if worker_host != host or not pid.isdigit() or _alive(int(pid)):
+        if not worker:
+            if not _unclaimed_for(trial, grace_period):
+                continue
+        elif worker_host != host or not pid.isdigit() or _alive(int(pid)):
             continue
         try:
             study.tell(trial.number, state=TrialState.FAIL)
         except (RuntimeError, ValueError):
             continue  # it finished meanwhile
-        failed = study.get_trials(deepcopy=False)[trial.number]
+        failed = study.get_trials(deepcopy=True)[trial.number]
         RetryHeartbeatStaleTrialCallback(max_retry=max_retry)(study, failed)
         recovered.append(trial.number)
     optuna.storages.fail_stale_trials(study)
+    if grace_period is not None:
+        recovered += _requeue_lost_retries(study, max_retry, grace_period)
     return recovered
+
+
+def _requeue_lost_retries(study: optuna.Study, max_retry: int, grace_period: float) -> list[int]:
+    """Re-queue interrupted trials whose retry was never queued.
+
+    Failing a trial and queuing its retry are two transactions (in Optuna's stale-trial check,
+    on a stop signal, here); a process killed between them leaves a FAIL trial nobody retries.
+    Such a trial has no `fail_reason` (the objective did not raise) and no retry; it is repaired
+    once it has been FAIL for longer than the grace period, so a process that is just now
+    queuing the retry is never raced.
+    """
+    trials = study.get_trials(deepcopy=True)
+    retried = {(t.system_attrs.get("retry_history") or [None])[-1] for t in trials}
+    now = datetime.now()
+    repaired: list[int] = []
+    for trial in trials:
+        if trial.state != TrialState.FAIL or trial.number in retried:
+            continue
+        if "fail_reason" in trial.user_attrs or trial.datetime_complete is None:
+            continue
+        if (now - trial.datetime_complete).total_seconds() <= grace_period:
+            continue
+        before = len(study.get_trials(deepcopy=False))
+        RetryHeartbeatStaleTrialCallback(max_retry=max_retry)(study, trial)
+        if len(study.get_trials(deepcopy=False)) > before:
+            repaired.append(trial.number)
+    return repaired
+
+
+def _unclaimed_for(trial: optuna.trial.FrozenTrial, grace_period: float | None) -> bool:
+    """Whether a trial without a worker attribute has been RUNNING longer than the grace."""
+    if grace_period is None or trial.datetime_start is None:
+        return False
+    return (datetime.now() - trial.datetime_start).total_seconds() > grace_period
 
 
 def _alive(pid: int) -> bool:

@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 
 from sweeper.config import StudyConfig
 from sweeper.context import TrialContext
+from sweeper.dashboard.artifacts import upload_trial_health
 from sweeper.search_space import suggest_params
 from sweeper.studies import FINISHED, target_of
 from sweeper.workers.stopping import StopSignals
@@ -69,6 +70,7 @@ class TrialRunner:
             finally:
                 self.stop.in_trial = False
                 context.flush_health()
+                upload_trial_health(trial, context.monitor.series, self.config.artifacts)
         except optuna.TrialPruned:
             raise
         except Exception as error:

@@ -247,3 +247,35 @@ def test_bad_flags_and_urls_give_one_line_and_exit_2(
     assert "hunter2" not in result.stderr + result.stdout
     if filled[0] == "launch":
         assert not db.exists()
+
+
+def test_a_password_in_the_url_appears_in_no_output_log_or_stored_attribute(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    import optuna
+
+    from storage.engine import open_storage
+
+    password = "Pw-7f3c9e1b"
+    with_password = postgres_url.replace("://root@", f"://root:{password}@")
+    assert with_password != postgres_url  # PostgreSQL here trusts root, so any password connects
+    study_file = _good_file(tmp_path)
+    launched = run_cli("launch", str(study_file), "--storage", with_password, "--workers", "2")
+    assert launched.returncode == 0, launched.stderr
+    outputs = [launched.stdout, launched.stderr]
+    for args in (["status", "--study", "toy", "--json"], ["list"], ["best", "--study", "toy"]):
+        shown = run_cli(*args, "--storage", with_password)
+        outputs += [shown.stdout, shown.stderr]
+    created = run_cli("create", str(study_file), "--storage", with_password, "--study", "again")
+    outputs += [created.stdout, created.stderr]
+    assert "***" in created.stdout  # the URL is shown, redacted
+
+    storage = open_storage(postgres_url)
+    study = optuna.load_study(study_name="toy", storage=storage)
+    stored = [study.user_attrs, storage.get_study_system_attrs(study._study_id)]
+    for trial in study.get_trials():
+        stored += [trial.user_attrs, trial.system_attrs, trial.params]
+    logs = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
+    logs += [p.read_text(errors="replace") for p in (Path.cwd()).glob("*.log")]
+    for text in outputs + logs + [repr(item) for item in stored]:
+        assert password not in text

@@ -13,7 +13,7 @@ from pathlib import Path
 import optuna
 import yaml
 
-from tests.conftest import run_cli, start_cli
+from tests.conftest import cli_env, run_cli, start_cli
 
 
 def write_study(
@@ -104,10 +104,7 @@ def test_worker_joins_with_only_the_url_and_the_name(storage_url: str, tmp_path:
 
 def test_worker_reads_the_storage_url_from_the_environment(sqlite_url: str, tmp_path: Path) -> None:
     study_file = write_study(tmp_path / "toy.yaml", n_trials=1, delay=0.0)
-    env = {k: v for k, v in os.environ.items()} | {
-        "SWEEPER_STORAGE": sqlite_url,
-        "OMP_NUM_THREADS": "1",
-    }
+    env = cli_env(SWEEPER_STORAGE=sqlite_url)
     assert run_cli("create", str(study_file), env=env).returncode == 0
     assert run_cli("worker", "--study", "toy", env=env).returncode == 0
     assert status_of(sqlite_url)["counts"]["COMPLETE"] == 1

@@ -1,0 +1,245 @@
+"""The plotly figures of a study: Optuna's standard plots, health curves, and the pruning overview.
+
+Every function returns a figure, or None with a one-line reason when the study cannot support it
+yet (no completed trial, too few trials for importances), so a report never fails on a young
+study.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import optuna
+import plotly.graph_objects as go
+from optuna.trial import FrozenTrial, TrialState
+from plotly.subplots import make_subplots
+
+from sweeper.report.savings import Savings
+from sweeper.report.trials import (
+    BASE_PRUNER_RULE,
+    health_series,
+    plotted_signals,
+    prune_rule,
+    wants_log_axis,
+)
+
+MIN_IMPORTANCE_TRIALS = 4  # completed trials below which parameter importances mean nothing
+MAX_PRUNED_CURVES = 12
+COMPLETED_COLOR = "#2ca02c"
+BEST_COLOR = "#111111"
+RULE_COLORS = {
+    "nonfinite": "#d62728",
+    "grad_explosion": "#ff7f0e",
+    "grad_vanishing": "#9467bd",
+    "embedding_collapse": "#8c564b",
+    "edge_collapse": "#e377c2",
+    "loss_imbalance": "#bcbd22",
+    "no_progress": "#7f7f7f",
+    BASE_PRUNER_RULE: "#1f77b4",
+}
+OTHER_COLORS = ("#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5")
+Figure = go.Figure
+
+
+def rule_color(rule: str) -> str:
+    """A fixed color per pruning rule, so a rule reads the same in every figure."""
+    if rule in RULE_COLORS:
+        return RULE_COLORS[rule]
+    return OTHER_COLORS[sum(map(ord, rule)) % len(OTHER_COLORS)]
+
+
+def _completed(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def history_figure(study: optuna.Study) -> tuple[Figure | None, str]:
+    """Optuna's optimization history, or None and why."""
+    if not _completed(study):
+        return None, "No trial has completed yet."
+    return optuna.visualization.plot_optimization_history(study), ""
+
+
+def importance_figure(study: optuna.Study) -> tuple[Figure | None, str]:
+    """Optuna's fANOVA parameter importances, or None when too few trials completed."""
+    completed = _completed(study)
+    if len(completed) < MIN_IMPORTANCE_TRIALS:
+        return None, (
+            f"Parameter importances need at least {MIN_IMPORTANCE_TRIALS} completed trials "
+            f"(this study has {len(completed)})."
+        )
+    try:
+        return optuna.visualization.plot_param_importances(study), ""
+    except (ValueError, RuntimeError) as error:
+        return None, f"Parameter importances are not available: {error}"
+
+
+def parallel_figure(study: optuna.Study) -> tuple[Figure | None, str]:
+    """Optuna's parallel-coordinate plot of completed trials, or None and why."""
+    if not _completed(study):
+        return None, "No trial has completed yet."
+    try:
+        return optuna.visualization.plot_parallel_coordinate(study), ""
+    except (ValueError, RuntimeError) as error:
+        return None, f"Parallel coordinates are not available: {error}"
+
+
+def curve_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The trials whose health curves a report shows: the best one, then pruned ones (health
+    rules first, one of each rule before a second of any), at most MAX_PRUNED_CURVES."""
+    chosen: list[FrozenTrial] = []
+    try:
+        chosen.append(study.best_trial)
+    except ValueError:
+        pass
+    pruned = [t for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))]
+    pruned = [t for t in pruned if health_series(t).epochs]
+    seen_rules: dict[str, int] = {}
+    ranked = []
+    for trial in pruned:
+        rule = prune_rule(trial) or BASE_PRUNER_RULE
+        rank = seen_rules.get(rule, 0)
+        seen_rules[rule] = rank + 1
+        ranked.append((rank, rule == BASE_PRUNER_RULE, trial.number, trial))
+    ranked.sort(key=lambda item: item[:3])
+    chosen += [item[3] for item in ranked[:MAX_PRUNED_CURVES]]
+    return chosen
+
+
+def _finite_or_none(values: list[float | None]) -> list[float | None]:
+    return [v if v is not None and math.isfinite(v) else None for v in values]
+
+
+def health_figure(trials: list[FrozenTrial], best_number: int | None) -> tuple[Figure | None, str]:
+    """One panel per health signal, one line per trial (the best trial in black)."""
+    series = {trial.number: health_series(trial) for trial in trials}
+    signals = plotted_signals(list(series.values()))
+    if not signals:
+        return None, "No health signals were recorded for these trials."
+    columns = min(3, len(signals))
+    rows = math.ceil(len(signals) / columns)
+    figure = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=signals,
+        horizontal_spacing=0.08,
+        vertical_spacing=min(0.12, 0.5 / rows),
+    )
+    for trial in trials:
+        rule = prune_rule(trial)
+        if trial.number == best_number:
+            name, color, width = f"trial {trial.number} (best)", BEST_COLOR, 3
+        else:
+            name, color, width = f"trial {trial.number} ({rule})", rule_color(rule or ""), 1.5
+        for index, signal in enumerate(signals):
+            data = series[trial.number]
+            figure.add_trace(
+                go.Scatter(
+                    x=data.epochs,
+                    y=_finite_or_none(data.values(signal)),
+                    mode="lines+markers",
+                    marker={"size": 4},
+                    line={"color": color, "width": width},
+                    name=name,
+                    legendgroup=name,
+                    showlegend=index == 0,
+                    connectgaps=True,
+                    hovertemplate=f"{name}<br>epoch %{{x}}<br>{signal}=%{{y:.3e}}<extra></extra>",
+                ),
+                row=index // columns + 1,
+                col=index % columns + 1,
+            )
+    for index, signal in enumerate(signals):
+        values = [v for data in series.values() for v in data.values(signal)]
+        axis = {"type": "log"} if wants_log_axis(values) else {}
+        figure.update_yaxes(
+            exponentformat="e", row=index // columns + 1, col=index % columns + 1, **axis
+        )
+    figure.update_xaxes(title_text="epoch", row=rows)
+    figure.update_layout(
+        title="Health per epoch: best trial and pruned trials",
+        height=max(320, 260 * rows),
+        legend={"title": {"text": "click to hide a trial"}},
+        margin={"t": 80},
+    )
+    return figure, ""
+
+
+def pruning_figure(trials: list[FrozenTrial], savings: Savings, *, narrow: bool = False) -> Figure:
+    """Prune reasons over time (cumulative trials per rule) and compute spent on completed and
+    pruned trials next to the compute pruning saved (an estimate), per rule. `narrow` stacks
+    the two panels (optuna-dashboard shows custom figures in a half-width card)."""
+    titles = ("Pruned trials over time, by rule", "Compute (seconds)")
+    if narrow:
+        figure = make_subplots(rows=2, cols=1, subplot_titles=titles, vertical_spacing=0.2)
+    else:
+        figure = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], subplot_titles=titles)
+    second = {"row": 2, "col": 1} if narrow else {"row": 1, "col": 2}
+    pruned = sorted(
+        (t for t in trials if t.state == TrialState.PRUNED and t.datetime_complete is not None),
+        key=lambda t: t.datetime_complete or datetime.min,
+    )
+    counts: dict[str, int] = {}
+    times: dict[str, list[datetime]] = {}
+    cumulative: dict[str, list[int]] = {}
+    numbers: dict[str, list[int]] = {}
+    for trial in pruned:
+        rule = prune_rule(trial) or BASE_PRUNER_RULE
+        counts[rule] = counts.get(rule, 0) + 1
+        times.setdefault(rule, []).append(trial.datetime_complete)  # type: ignore[arg-type]
+        cumulative.setdefault(rule, []).append(counts[rule])
+        numbers.setdefault(rule, []).append(trial.number)
+    for tally in savings.rules:
+        rule = tally.rule
+        color = rule_color(rule)
+        figure.add_trace(
+            go.Scatter(
+                x=times.get(rule, []),
+                y=cumulative.get(rule, []),
+                customdata=numbers.get(rule, []),
+                mode="lines+markers",
+                line={"shape": "hv", "color": color},
+                name=rule,
+                legendgroup=rule,
+                hovertemplate=f"{rule}: %{{y}} pruned<br>trial %{{customdata}}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        figure.add_trace(
+            go.Bar(
+                x=["pruned (spent)", "saved by pruning (est.)"],
+                y=[tally.seconds_run, tally.seconds_saved],
+                marker_color=color,
+                name=rule,
+                legendgroup=rule,
+                showlegend=False,
+                hovertemplate=f"{rule}: %{{y:.1f}} s<extra></extra>",
+            ),
+            **second,
+        )
+    figure.add_trace(
+        go.Bar(
+            x=["completed (spent)"],
+            y=[savings.completed_seconds],
+            marker_color=COMPLETED_COLOR,
+            name="completed",
+            hovertemplate="completed: %{y:.1f} s<extra></extra>",
+        ),
+        **second,
+    )
+    figure.update_yaxes(title_text="pruned trials (cumulative)", row=1, col=1)
+    figure.update_yaxes(title_text="seconds", **second)
+    figure.update_xaxes(
+        categoryorder="array",
+        categoryarray=["completed (spent)", "pruned (spent)", "saved by pruning (est.)"],
+        **second,
+    )
+    figure.update_layout(
+        barmode="stack",
+        title="sweeper: why trials were pruned and what pruning saved",
+        height=720 if narrow else 420,
+    )
+    if narrow:
+        figure.update_layout(legend={"orientation": "h", "y": -0.12})
+    return figure

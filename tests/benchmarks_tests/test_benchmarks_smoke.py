@@ -1,0 +1,71 @@
+"""The benchmark scripts run end to end in their seconds-long `--smoke` mode and end with one
+JSON object of the documented shape (the figures themselves live in BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = ("pruning", "overhead", "scaling")
+ARMS = {"none", "median", "threshold_nan", "health"}
+ARM_FIGURES = {"compute_s", "epochs", "best", "compute_to_best_s", "wasted_s", "per_seed"}
+
+
+@pytest.fixture(scope="module")
+def smoke_runs() -> Iterator[dict[str, subprocess.Popen[str]]]:
+    """All three scripts started at once (they wait mostly on process start-up and storage)."""
+    runs = {
+        name: subprocess.Popen(
+            [sys.executable, str(REPO / "benchmarks" / f"{name}.py"), "--smoke", "--json"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in SCRIPTS
+    }
+    yield runs
+    for run in runs.values():
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+
+def last_json(run: subprocess.Popen[str]) -> dict:
+    out, err = run.communicate(timeout=600)
+    assert run.returncode == 0, err[-2000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_pruning_reports_every_arm_of_both_objectives(smoke_runs: dict) -> None:
+    result = last_json(smoke_runs["pruning"])
+    for key in ("link_prediction", "causal_dag"):
+        arms = result[key]["arms"]
+        assert set(arms) == ARMS
+        for figures in arms.values():
+            assert ARM_FIGURES <= set(figures)
+            assert figures["compute_s"] > 0 and figures["epochs"] > 0
+        assert {"reaches_none_best", "meets_3x_vs_none"} <= set(result[key]["floors"])
+
+
+def test_overhead_compares_both_storages_and_the_monitor_share(smoke_runs: dict) -> None:
+    result = last_json(smoke_runs["overhead"])
+    for backend in ("sqlite", "postgresql"):
+        row = result["storage"][backend]
+        assert row["plain_ms"] > 0 and row["service_ms"] > 0 and row["ratio"] > 0
+    assert 0 < result["monitor_share"]["monitored_ms"]
+
+
+def test_scaling_reports_trials_per_hour_for_one_and_two_workers(smoke_runs: dict) -> None:
+    result = last_json(smoke_runs["scaling"])
+    assert set(result["runs"]) == {"1", "2"}
+    assert all(
+        run["trials"] == 2 and run["trials_per_hour_span"] > 0 for run in result["runs"].values()
+    )
+    assert result["speedup_span"] > 0
