@@ -5,7 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install --quiet --upgrade pip
 "$VENV/bin/pip" install --quiet "torch==2.13.0"
 "$VENV/bin/pip" install --quiet -e ".[dev,ogb]"
 # The browser tests drive Debian's headless Chromium (never a browser playwright downloads).
