@@ -29,6 +29,7 @@ POSTGRES_POOL_RECYCLE_S = 300
 #: Default bound on how long a storage may stay away before workers give up (seconds).
 STORAGE_OUTAGE_S = 120
 RETRY_PAUSE_S = 1.0
+SCHEMA_RACE_ATTEMPTS = 5
 #: Exit code of a worker or launcher whose storage stayed away longer than the bound.
 EXIT_STORAGE_UNAVAILABLE = 3
 _SQLITE_TRANSIENT = ("database is locked", "database table is locked", "busy")
@@ -185,7 +186,9 @@ def _prepare_sqlite(url: str, *, must_exist: bool) -> None:
     try:
         # WAL lets the dashboard read while workers write; the mode is kept in the file.
         with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":  # switching takes a lock: only when needed
+                connection.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error as error:
         hint = ""
         if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
@@ -217,16 +220,23 @@ def open_storage(
             "grace_period": grace_period,
             "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
         }
-    try:
-        storage = ResilientRDBStorage(
-            parsed.render_as_string(hide_password=False),
-            engine_kwargs=engine_kwargs_for(url),
-            **heartbeat,
-        )
-    except (SQLAlchemyError, optuna.exceptions.StorageInternalError, OSError) as error:
-        reason = redact_text(str(getattr(error, "orig", None) or error), url).strip()
-        reason = reason.splitlines()[0] if reason else type(error).__name__
-        raise SweeperError(f"storage: cannot use {redact_url(url)}: {reason}") from None
+    for attempt in range(SCHEMA_RACE_ATTEMPTS):
+        try:
+            storage = ResilientRDBStorage(
+                parsed.render_as_string(hide_password=False),
+                engine_kwargs=engine_kwargs_for(url),
+                **heartbeat,
+            )
+            break
+        except (SQLAlchemyError, optuna.exceptions.StorageInternalError, OSError) as error:
+            reason = redact_text(str(getattr(error, "orig", None) or error), url).strip()
+            reason = reason.splitlines()[0] if reason else type(error).__name__
+            # Two processes opening a brand-new database both create Optuna's tables; the
+            # loser sees "already exists" and only has to open it again.
+            if "already exists" in reason and attempt + 1 < SCHEMA_RACE_ATTEMPTS:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise SweeperError(f"storage: cannot use {redact_url(url)}: {reason}") from None
     storage.outage_s = outage_s
     storage.shown_url = redact_url(url)
     return storage

@@ -66,7 +66,7 @@ def snapshot(trials: list[FrozenTrial]) -> Snapshot:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll `condition` every 0.1 s; the seconds it took, or fail naming `what`."""
+    """Poll `condition` every 0.5 s; the seconds it took, or fail naming `what`."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         try:
@@ -74,7 +74,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> floa
                 return time.monotonic() - start
         except (KeyError, SweeperError, optuna.exceptions.StorageInternalError):
             pass  # the study is not created yet, or the storage is briefly away
-        time.sleep(0.1)
+        time.sleep(0.5)
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
