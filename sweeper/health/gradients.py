@@ -61,9 +61,13 @@ class LayerIndex:
 def named_parameters(
     model_or_parameters: torch.nn.Module | Tensor | Iterable[Tensor],
 ) -> tuple[list[str | None], list[Tensor]]:
-    """The trainable parameters and, for a module, their names (None for a bare iterable)."""
+    """The parameters and, for a module, their names (None for a bare iterable).
+
+    Frozen parameters are included: they have no gradient, so `read_gradients` skips them as
+    `clip_grad_norm_` does, and a parameter unfrozen later is read without resolving again.
+    """
     if isinstance(model_or_parameters, torch.nn.Module):
-        pairs = [(n, p) for n, p in model_or_parameters.named_parameters() if p.requires_grad]
+        pairs = list(model_or_parameters.named_parameters())
         return [n for n, _ in pairs], [p for _, p in pairs]
     if isinstance(model_or_parameters, Tensor):
         return [None], [model_or_parameters]

@@ -17,7 +17,10 @@ Signals (the keys of `end_epoch`'s dict; each is optional and present only when 
   non-finite gradients that a GradScaler skipped (only with a scaler).
 - param_norm: total parameter norm at the end of the epoch; update_ratio: mean of
   ||step update|| / ||parameters|| over the sampled steps.
-- embedding_cosine_mean, embedding_cosine_std, embedding_rank_ratio (RankMe / min(rows, dim)).
+- embedding_cosine_mean (every epoch embeddings are observed), embedding_cosine_std and
+  embedding_rank_ratio (RankMe / min(rows, dim)): the "spectrum", which costs O(n D^2) plus an
+  eigendecomposition and so runs on the epochs the monitor's time budget allows (every epoch
+  with `budget=None`).
 - score_gap: mean positive score minus mean negative score.
 - edges, acyclicity: the learned graph's edges above threshold and h(W).
 """
@@ -26,12 +29,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from sweeper.health.embedding import cosine_stats, rank_ratio, sample_rows
+from sweeper.health.budget import CostBudget
+from sweeper.health.config import HealthConfig
+from sweeper.health.embedding import (
+    cosine_mean,
+    cosine_stats,
+    rank_ratio,
+    row_norms,
+    sample_rows,
+)
 from sweeper.health.gradients import (
     GradientReading,
     LayerIndex,
@@ -43,6 +55,7 @@ from sweeper.health.gradients import (
 from sweeper.health.series import HealthSeries
 
 SIGNIFICANT_DIGITS = 7  # signals come from float32 tensors; more digits only add noise
+DEFAULT_BUDGET = 0.02  # the issue's bound: at most 2% of an epoch
 
 
 def _scalar(value: Tensor | float) -> Tensor:
@@ -71,39 +84,59 @@ class HealthMonitor:
         update_every: the update-to-parameter ratio is measured on every `update_every`-th step
             of the trial (it needs a copy of the parameters), so full-batch training with one
             step per epoch measures it every `update_every` epochs.
+        budget: the largest share of the training loop's wall time the monitor may spend
+            (timed from its first call). The embedding spectrum (cosine std, RankMe) is computed
+            only on epochs where its last cost still fits; every other signal, the mean cosine
+            included, is computed every time. None computes the spectrum every epoch (what the
+            `embedding_collapse` rule on `signal: rank` needs).
         seed: seeds the row sampling, so a trial's signals are reproducible.
     """
 
-    def __init__(self, *, embedding_rows: int = 2048, update_every: int = 8, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        embedding_rows: int = 2048,
+        update_every: int = 8,
+        budget: float | None = DEFAULT_BUDGET,
+        seed: int = 0,
+    ) -> None:
         if embedding_rows < 2:
             raise ValueError(f"embedding_rows must be at least 2, but got {embedding_rows=}.")
         if update_every < 1:
             raise ValueError(f"update_every must be at least 1, but got {update_every=}.")
         self.embedding_rows = embedding_rows
         self.update_every = update_every
+        self.budget = CostBudget(budget)
+        self._spectrum_cost: float | None = None
         self.series = HealthSeries()
         self._total_steps = 0
         self._generator = torch.Generator().manual_seed(seed)
         self._index: tuple[tuple[int, ...], LayerIndex] | None = None
         self._names: dict[int, str] = {}
         self._params: list[Tensor] = []
+        self._modules: dict[int, tuple[torch.nn.Module, list[Tensor], LayerIndex]] = {}
         self._reset_epoch()
 
-    def _reset_resolved(self) -> None:
-        # Parameter lists are resolved once per epoch per model/optimizer (a new epoch sees
-        # parameters that were unfrozen or added meanwhile).
-        self._modules: dict[int, tuple[torch.nn.Module, list[Tensor], LayerIndex]] = {}
-        self._optimizers: dict[int, tuple[torch.optim.Optimizer, list[Tensor]]] = {}
+    @classmethod
+    def for_rules(cls, health: HealthConfig | None) -> HealthMonitor:
+        """The monitor a study's health rules need: the rank-based collapse rule reads the
+        embedding spectrum every epoch, so it lifts the budget; every other rule keeps it."""
+        rule = health.embedding_collapse if health is not None else None
+        wants_rank = rule is not None and rule.enabled and rule.signal == "rank"
+        return cls(budget=None if wants_rank else DEFAULT_BUDGET)
 
     def _reset_epoch(self) -> None:
-        self._reset_resolved()
+        # A model's parameters are resolved once (frozen ones included, so unfreezing needs no
+        # new walk of the module tree, which would cost more than a full-batch epoch's reading);
+        # an optimizer's once per epoch (a new epoch sees parameter groups added meanwhile).
+        self._optimizers: dict[int, tuple[torch.optim.Optimizer, list[Tensor]]] = {}
         self._totals: list[Tensor] = []
         self._readings: list[tuple[GradientReading, LayerIndex]] = []
         self._clipped: list[Tensor] = []
         self._updates: list[Tensor] = []
         self._losses: list[Tensor] = []
         self._components: dict[str, list[Tensor]] = {}
-        self._embedding: tuple[Tensor, Tensor, Tensor] | None = None
+        self._embedding: dict[str, Tensor] = {}
         self._score_gap: Tensor | None = None
         self._graph: dict[str, float] = {}
         self._read_this_step = False
@@ -124,11 +157,14 @@ class HealthMonitor:
         `torch.nn.utils.clip_grad_norm_` returns. Call after `backward()` (and after
         `scaler.unscale_(optimizer)` with AMP) and before `step()`.
         """
-        params, index = self._resolve(model_or_parameters)
-        reading = self._read(params, index, norm_type)
+        # With clipping, reading the norms is the work `clip_grad_norm_` would do anyway (its
+        # total is handed to the clipping), so only a loop that does not clip pays for it.
+        with self.budget.measure() if not clip_norm else nullcontext():
+            params, index = self._resolve(model_or_parameters)
+            reading = self._read(params, index, norm_type)
         if reading is None:
             return torch.zeros(())
-        if clip_norm:
+        if clip_norm:  # the clipping itself is the training loop's work, not the monitor's
             torch.nn.utils.clip_grads_with_norm_(params, clip_norm, reading.total)
             self._clipped.append(reading.total > clip_norm)
         return reading.total
@@ -138,89 +174,107 @@ class HealthMonitor:
         measure the update-to-parameter ratio on sampled steps.
 
         When `clip_gradients` was not called for this step, the gradients are measured here.
+        The optimizer's own step is not counted against the monitor's budget.
         """
-        params = self._optimizer_params(optimizer)
-        if not self._read_this_step:
-            self._read(params, self._index_for(params), 2.0)
-        sampled = self._total_steps % self.update_every == 0
-        before = [p.detach().clone() for p in params] if sampled else None
+        with self.budget.measure():
+            params = self._optimizer_params(optimizer)
+            if not self._read_this_step:
+                self._read(params, self._index_for(params), 2.0)
+            sampled = self._total_steps % self.update_every == 0
+            before = [p.detach().clone() for p in params] if sampled else None
         if scaler is not None:
             self._amp = True
             scaler.step(optimizer)
             scaler.update()
         else:
             optimizer.step()
-        if before is not None and params:
-            with torch.no_grad():
-                deltas = [p.detach() - b for p, b in zip(params, before, strict=True)]
-                ratio = total_norm(deltas) / total_norm(params).clamp_min(1e-30)
-            self._updates.append(ratio)
-        self._params = params
-        self._steps += 1
-        self._total_steps += 1
-        self._read_this_step = False
+        with self.budget.measure():
+            if before is not None and params:
+                with torch.no_grad():
+                    deltas = [p.detach() - b for p, b in zip(params, before, strict=True)]
+                    ratio = total_norm(deltas) / total_norm(params).clamp_min(1e-30)
+                self._updates.append(ratio)
+            self._params = params
+            self._steps += 1
+            self._total_steps += 1
+            self._read_this_step = False
 
     def observe_loss(
         self, loss: Tensor | float, components: Mapping[str, Tensor | float] | None = None
     ) -> None:
         """Record a step's loss and its weighted components ({"recon": .., "acyclic": ..})."""
-        self._losses.append(_scalar(loss))
-        for name, value in (components or {}).items():
-            self._components.setdefault(name, []).append(_scalar(value))
+        with self.budget.measure():
+            self._losses.append(_scalar(loss))
+            for name, value in (components or {}).items():
+                self._components.setdefault(name, []).append(_scalar(value))
 
     # ---------------------------------------------------------------- per epoch
     @torch.no_grad()
     def observe_embeddings(self, h: Tensor) -> None:
         """Record cosine-similarity statistics and the RankMe rank ratio of node embeddings
-        [N, D], on a sample of at most `embedding_rows` rows."""
+        [N, D], on a sample of at most `embedding_rows` rows.
+
+        The mean cosine is computed on every call; the standard deviation and the rank when
+        the budget allows their last measured cost (always on the first call).
+        """
         if h.dim() != 2:
             raise ValueError(f"embeddings must be [N, D], but got shape {tuple(h.shape)}.")
         if h.size(0) < 2 or h.size(1) < 1:
             return
-        sample = sample_rows(h.detach(), self.embedding_rows, self._generator)
-        if not bool(torch.isfinite(sample).all()):
-            nan = torch.tensor(float("nan"))
-            self._embedding = (nan, nan, nan)
-            return
-        mean, std = cosine_stats(sample)
-        self._embedding = (mean, std, rank_ratio(sample))
+        with self.budget.measure():
+            sample = sample_rows(h.detach(), self.embedding_rows, self._generator)
+            norms = row_norms(sample)  # a non-finite entry makes its row's norm non-finite
+            if not bool(torch.isfinite(norms).all()) and not bool(torch.isfinite(sample).all()):
+                nan = torch.tensor(float("nan"))
+                self._embedding = {"cosine_mean": nan, "cosine_std": nan, "rank_ratio": nan}
+                return
+            if self._spectrum_cost is not None and not self.budget.allows(self._spectrum_cost):
+                self._embedding = {"cosine_mean": cosine_mean(sample, norms)}
+                return
+            start = self.budget.clock()
+            mean, std = cosine_stats(sample)
+            rank = rank_ratio(sample)
+            self._embedding = {"cosine_mean": mean, "cosine_std": std, "rank_ratio": rank}
+            float(rank)  # wait for an accelerator, so the cost measured is the real one
+            self._spectrum_cost = self.budget.clock() - start
 
     @torch.no_grad()
     def observe_scores(self, pos_scores: Tensor, neg_scores: Tensor) -> None:
         """Record the score gap: mean positive score minus mean negative score."""
         if pos_scores.numel() == 0 or neg_scores.numel() == 0:
             return
-        self._score_gap = pos_scores.detach().float().mean() - neg_scores.detach().float().mean()
+        with self.budget.measure():
+            pos, neg = pos_scores.detach().float(), neg_scores.detach().float()
+            self._score_gap = pos.mean() - neg.mean()
 
     def observe_graph(
         self, edges: int | float | Tensor, acyclicity: float | Tensor | None = None
     ) -> None:
         """Record the learned graph: the number of edges above threshold and h(W)."""
-        self._graph["edges"] = float(edges)
-        if acyclicity is not None:
-            self._graph["acyclicity"] = float(acyclicity)
+        with self.budget.measure():
+            self._graph["edges"] = float(edges)
+            if acyclicity is not None:
+                self._graph["acyclicity"] = float(acyclicity)
 
     def end_epoch(self, epoch: int) -> dict[str, float]:
         """Close the epoch: the signals as floats, also appended to `series` under `epoch`."""
-        signals: dict[str, float] = {}
-        self._loss_signals(signals)
-        self._gradient_signals(signals)
-        if self._updates:
-            signals["update_ratio"] = float(_to_cpu(self._updates).mean())
-        if self._params:
-            signals["param_norm"] = float(total_norm(self._params))
-        if self._embedding is not None:
-            mean, std, rank = self._embedding
-            signals["embedding_cosine_mean"] = float(mean)
-            signals["embedding_cosine_std"] = float(std)
-            signals["embedding_rank_ratio"] = float(rank)
-        if self._score_gap is not None:
-            signals["score_gap"] = float(self._score_gap)
-        signals.update(self._graph)
-        signals = {name: _round(value) for name, value in signals.items()}
-        self.series.record(epoch, signals)
-        self._reset_epoch()
-        return signals
+        with self.budget.measure():
+            signals: dict[str, float] = {}
+            self._loss_signals(signals)
+            self._gradient_signals(signals)
+            if self._updates:
+                signals["update_ratio"] = float(_to_cpu(self._updates).mean())
+            if self._params:
+                signals["param_norm"] = float(total_norm(self._params))
+            for name, value in self._embedding.items():
+                signals[f"embedding_{name}"] = float(value)
+            if self._score_gap is not None:
+                signals["score_gap"] = float(self._score_gap)
+            signals.update(self._graph)
+            signals = {name: _round(value) for name, value in signals.items()}
+            self.series.record(epoch, signals)
+            self._reset_epoch()
+            return signals
 
     # ---------------------------------------------------------------- internals
     def _resolve(

@@ -56,12 +56,15 @@ class TrialRunner:
         trial.set_user_attr("device", self.device)
         self._refuse_surplus(trial)
         try:
+            from sweeper.health.monitor import HealthMonitor  # torch: only where trials run
+
             params = suggest_params(trial, self.config)
             context = TrialContext(
                 trial,
                 device=self.torch_device,
                 metric=self.config.metric,
                 direction=self.config.direction,
+                monitor=HealthMonitor.for_rules(self.config.pruner.health),
                 health_sync_s=HEALTH_SYNC_S,
             )
             self.stop.in_trial = True

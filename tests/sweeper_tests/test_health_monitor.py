@@ -121,7 +121,7 @@ def test_loss_components_are_averaged_and_exact_zeros_left_out_of_the_balance() 
 
 
 def test_identical_embeddings_read_as_collapsed_and_random_ones_as_healthy() -> None:
-    monitor = HealthMonitor()
+    monitor = HealthMonitor(budget=None)
     row = torch.randn(1, 64)
     monitor.observe_embeddings(row.expand(500, 64) * torch.rand(500, 1))
     collapsed = monitor.end_epoch(1)
@@ -159,6 +159,33 @@ def test_embedding_sample_is_at_most_2048_rows() -> None:
     assert sample_rows(torch.randn(10_000, 8), 2048, generator).shape == (2048, 8)
     assert sample_rows(torch.randn(100, 8), 2048, generator).shape == (100, 8)
     assert HealthMonitor().embedding_rows == 2048
+
+
+def epochs_with(monitor: HealthMonitor, signal: str) -> list[int]:
+    series = monitor.series
+    return [e for e, v in zip(series.epochs, series.values(signal), strict=True) if v is not None]
+
+
+def test_the_spectrum_runs_within_the_time_budget_and_the_mean_cosine_every_epoch() -> None:
+    h = torch.randn(2048, 256)
+    budgeted, unbounded = HealthMonitor(budget=0.02), HealthMonitor(budget=None)
+    epochs = 30
+    for epoch in range(1, epochs + 1):
+        for monitor in (budgeted, unbounded):
+            monitor.observe_embeddings(h)
+            monitor.end_epoch(epoch)
+        torch.randn(1000, 1000) @ torch.randn(1000, 1000)  # the "training", a few ms
+
+    with_rank = epochs_with(budgeted, "embedding_rank_ratio")
+    assert epochs_with(budgeted, "embedding_cosine_mean") == list(range(1, epochs + 1))
+    assert with_rank[0] == 1 and len(with_rank) < epochs / 2  # the first, then as budget allows
+    assert epochs_with(budgeted, "embedding_cosine_std") == with_rank
+    assert epochs_with(unbounded, "embedding_rank_ratio") == list(range(1, epochs + 1))
+    # the monitor's own time stays near its share of the loop's wall time (the first spectrum,
+    # always computed, is the only overrun)
+    assert budgeted.budget.spent <= 0.02 * budgeted.budget.elapsed() + 0.05
+    mean = budgeted.series.values("embedding_cosine_mean")
+    assert mean == unbounded.series.values("embedding_cosine_mean")
 
 
 def test_score_gap_and_graph_signals() -> None:
@@ -207,3 +234,12 @@ def test_each_epoch_is_appended_to_the_series() -> None:
         monitor.end_epoch(epoch)
     assert monitor.series.epochs == [1, 2, 3]
     assert all(v is not None for v in monitor.series.values("grad_norm"))
+
+
+def test_a_study_whose_collapse_rule_reads_the_rank_gets_the_rank_every_epoch() -> None:
+    from sweeper.health.config import HealthConfig
+
+    rank_rule = HealthConfig.model_validate({"embedding_collapse": {"signal": "rank"}})
+    assert HealthMonitor.for_rules(rank_rule).budget.share is None
+    assert HealthMonitor.for_rules(HealthConfig()).budget.share == 0.02
+    assert HealthMonitor.for_rules(None).budget.share == 0.02

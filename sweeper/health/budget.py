@@ -1,0 +1,55 @@
+"""A time budget that keeps the health monitor's cost a bounded share of training.
+
+The monitor times its own work and the wall time of the training loop since its first call; an
+optional, costly signal (the embedding spectrum) runs only when its last measured cost still fits
+in `share` of the time trained so far. On a large graph that is every epoch; on a tiny CPU epoch
+of ~75 ms it is every few epochs, so the monitor never costs more than `share` on average.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+class CostBudget:
+    """Tracks the monitor's own seconds against `share` of the seconds trained so far.
+
+    Args:
+        share: the largest share of the training loop's wall time the monitor may spend, e.g.
+            0.02; None means no budget (every optional signal runs every time).
+        clock: the time source, in seconds (a benchmark that interleaves two loops passes one
+            that stands still while the other loop runs).
+    """
+
+    def __init__(
+        self, share: float | None, *, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
+        if share is not None and not 0.0 < share <= 1.0:
+            raise ValueError(f"share must be in (0, 1] or None, but got {share=}.")
+        self.share = share
+        self.clock = clock
+        self.spent = 0.0
+        self._started: float | None = None
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        """Count the time of the enclosed block as the monitor's own."""
+        start = self.clock()
+        if self._started is None:
+            self._started = start
+        try:
+            yield
+        finally:
+            self.spent += self.clock() - start
+
+    def elapsed(self) -> float:
+        """Wall seconds since the monitor was first called (0 before that)."""
+        return 0.0 if self._started is None else self.clock() - self._started
+
+    def allows(self, cost: float) -> bool:
+        """Whether spending `cost` more seconds keeps the monitor within its share."""
+        if self.share is None:
+            return True
+        return self.spent + cost <= self.share * self.elapsed()
