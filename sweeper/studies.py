@@ -92,11 +92,13 @@ def load_study(
 ) -> tuple[optuna.Study, StudyConfig]:
     """Reopen a study with the sampler and pruner of its stored file."""
     config = stored_config(storage, name)
+    study_id = storage.get_study_id_from_name(name)
+    started = [
+        t for t in storage.get_all_trials(study_id, deepcopy=False) if t.state != TrialState.WAITING
+    ]
+    sampler = build_sampler(config, worker_ordinal=worker_ordinal, started_trials=len(started))
     study = optuna.load_study(
-        study_name=name,
-        storage=storage,
-        sampler=build_sampler(config, worker_ordinal=worker_ordinal),
-        pruner=build_pruner(config.pruner),
+        study_name=name, storage=storage, sampler=sampler, pruner=build_pruner(config.pruner)
     )
     return study, config
 

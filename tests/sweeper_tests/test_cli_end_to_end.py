@@ -153,6 +153,25 @@ def test_resume_after_the_launcher_and_its_workers_are_killed(
     assert all(t["params"]["lr"] in retried for t in failed), "a killed trial is retried as it was"
 
 
+def test_a_resumed_seeded_study_does_not_propose_its_first_parameters_again(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    study_file = write_study(tmp_path / "toy.yaml", n_trials=4, epochs=10, delay=0.2)
+    launcher = start_cli("launch", str(study_file), "--storage", sqlite_url, "--workers", "1")
+    try:
+        _wait_for_finished(sqlite_url, 1)
+    finally:
+        os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.wait()
+
+    result = run_cli("resume", "--study", "toy", "--storage", sqlite_url, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    trials = [t for t in status_of(sqlite_url)["trials"] if t["state"] == "COMPLETE"]
+    assert len(trials) == 4
+    learning_rates = [t["params"]["lr"] for t in trials]
+    assert len(set(learning_rates)) == 4, f"a resumed sampler repeated {learning_rates}"
+
+
 def test_sigint_fails_the_trial_in_flight_and_resume_completes(
     sqlite_url: str, tmp_path: Path
 ) -> None:
