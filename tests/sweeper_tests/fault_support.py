@@ -29,6 +29,7 @@ def write_study(
     epochs: int = 10,
     delay: float = 0.25,
     heartbeat: dict | None = None,
+    sampler: str = "random",
 ) -> Path:
     """A toy-regression study file whose trials last about `epochs * delay` seconds."""
     study = {
@@ -37,7 +38,7 @@ def write_study(
         "direction": "minimize",
         "metric": "val_mse",
         "n_trials": n_trials,
-        "sampler": {"name": "random", "seed": 0},
+        "sampler": {"name": sampler, "seed": 0},
         "pruner": {"name": "none"},
         "params": {"epochs": epochs, "epoch_delay": delay},
         "space": {

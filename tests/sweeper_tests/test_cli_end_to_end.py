@@ -14,29 +14,16 @@ import optuna
 import yaml
 
 from tests.conftest import cli_env, run_cli, start_cli
+from tests.sweeper_tests import fault_support
 
 
 def write_study(
     path: Path, *, name: str = "toy", n_trials: int = 6, epochs: int = 6, delay: float = 0.15
 ) -> Path:
-    """A toy-regression study file whose trials last about `epochs * delay` seconds."""
-    study = {
-        "study": name,
-        "objective": "toy_regression",
-        "direction": "minimize",
-        "metric": "val_mse",
-        "n_trials": n_trials,
-        "sampler": {"name": "tpe", "seed": 0},
-        "pruner": {"name": "none"},
-        "params": {"epochs": epochs, "epoch_delay": delay},
-        "space": {
-            "lr": {"type": "float", "low": 1e-3, "high": 0.1, "log": True},
-            "hidden_channels": {"type": "categorical", "choices": [8, 16]},
-        },
-        "heartbeat": {"interval": 1, "grace_period": 3, "max_retry": 3},
-    }
-    path.write_text(yaml.safe_dump(study))
-    return path
+    """A toy-regression study file (TPE, seed 0) whose trials last about `epochs * delay` s."""
+    return fault_support.write_study(
+        path, name=name, n_trials=n_trials, epochs=epochs, delay=delay, sampler="tpe"
+    )
 
 
 def status_of(url: str, name: str = "toy") -> dict:
@@ -125,17 +112,25 @@ def _wait_for_finished(url: str, count: int, timeout: float = 120) -> None:
     raise AssertionError(f"fewer than {count} trials finished within {timeout}s")
 
 
+def _launch_and_kill(
+    study_file: Path, url: str, *, workers: int, after_finished: int, then_wait: float = 0.0
+) -> None:
+    """Launch, and once `after_finished` trials finished (and `then_wait` s more), kill -9 the
+    launcher and its workers: no clean-up at all."""
+    launcher = start_cli("launch", str(study_file), "--storage", url, "--workers", str(workers))
+    try:
+        _wait_for_finished(url, after_finished)
+        time.sleep(then_wait)
+    finally:
+        os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.wait()
+
+
 def test_resume_after_the_launcher_and_its_workers_are_killed(
     storage_url: str, tmp_path: Path
 ) -> None:
     study_file = write_study(tmp_path / "toy.yaml", n_trials=6, epochs=10, delay=0.2)
-    launcher = start_cli("launch", str(study_file), "--storage", storage_url, "--workers", "2")
-    try:
-        _wait_for_finished(storage_url, 2)
-        time.sleep(0.5)  # let both workers be inside a trial
-    finally:
-        os.killpg(launcher.pid, signal.SIGKILL)  # launcher and workers, no clean-up at all
-        launcher.wait()
+    _launch_and_kill(study_file, storage_url, workers=2, after_finished=2, then_wait=0.5)
     before = {t["number"]: t for t in status_of(storage_url)["trials"] if t["state"] == "COMPLETE"}
     assert before
 
@@ -157,12 +152,7 @@ def test_a_resumed_seeded_study_does_not_propose_its_first_parameters_again(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     study_file = write_study(tmp_path / "toy.yaml", n_trials=4, epochs=10, delay=0.2)
-    launcher = start_cli("launch", str(study_file), "--storage", sqlite_url, "--workers", "1")
-    try:
-        _wait_for_finished(sqlite_url, 1)
-    finally:
-        os.killpg(launcher.pid, signal.SIGKILL)
-        launcher.wait()
+    _launch_and_kill(study_file, sqlite_url, workers=1, after_finished=1)
 
     result = run_cli("resume", "--study", "toy", "--storage", sqlite_url, "--workers", "1")
     assert result.returncode == 0, result.stderr
