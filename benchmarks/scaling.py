@@ -34,7 +34,7 @@ STUDY: dict[str, Any] = {
     "metric": "hits@20",
     "sampler": {"name": "tpe", "seed": 0},
     "pruner": {"name": "none", "health": None},
-    "params": {"dataset": "synthetic", "epochs": 10, "eval_every": 5, "batch_size": 512},
+    "params": {"dataset": "synthetic", "epochs": 50, "eval_every": 10, "batch_size": 512},
     "space": {
         "lr": {"type": "float", "low": 1.0e-3, "high": 1.0e-2, "log": True},
         "hidden_channels": {"type": "categorical", "choices": [32, 64]},
