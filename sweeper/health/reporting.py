@@ -51,6 +51,7 @@ def report_epoch(ctx: TrialContext, epoch: int, value: float | None) -> None:
         if verdict is not None:
             ctx.health_sync.flush(trial, series)
             prune_for_health(trial, epoch, verdict, metric)
+        pruner.judged_live(trial.number, epoch)
 
     if value is None:
         return

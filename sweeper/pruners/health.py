@@ -47,6 +47,7 @@ class HealthPruner(BasePruner):
             )
         self._base_pruner = base_pruner
         self._config = config
+        self._judged_live: tuple[int, int] | None = None
 
     @property
     def base_pruner(self) -> BasePruner:
@@ -61,9 +62,16 @@ class HealthPruner(BasePruner):
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
         """True when a health rule fires at the trial's latest epoch, else the base pruner's
         answer."""
-        if self.verdict(study, trial) is not None:
+        already_judged = (trial.number, trial.last_step) == self._judged_live
+        if not already_judged and self.verdict(study, trial) is not None:
             return True
         return self._base_pruner.prune(study, trial)
+
+    def judged_live(self, trial_number: int, epoch: int) -> None:
+        """Note that the rules found nothing in the trial's live signals at `epoch`, so `prune`
+        for that step asks the base pruner at once instead of judging the stored (throttled,
+        so older) copy of the same signals again."""
+        self._judged_live = (trial_number, epoch)
 
     def verdict(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Verdict | None:
         """The health rule that fires for `trial` at its latest epoch, or None."""
