@@ -181,7 +181,21 @@ class StudyConfig(_Strict):
 
 
 class _YamlLoader(yaml.SafeLoader):
-    """A safe loader that also reads `1e-4` as a float (YAML 1.1 wants `1.0e-4`)."""
+    """A safe loader that also reads `1e-4` as a float (YAML 1.1 wants `1.0e-4`) and refuses a
+    key written twice in one mapping (plain YAML keeps the last one silently, so a second
+    `health:` would quietly undo the first)."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+                if isinstance(key, str | int | float | bool) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key '{key}'", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
 
 
 _YamlLoader.add_implicit_resolver(

@@ -6,8 +6,10 @@ lost, changed or counted twice, and every failed trial retried once with the sam
 
 from __future__ import annotations
 
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
@@ -126,3 +128,29 @@ def assert_study_intact(
         if trial.state == TrialState.FAIL and not _is_surplus(trial):
             assert trial.number in retried, f"failed trial {trial.number} was never retried"
     return trials
+
+
+def error_lines_of_exit_3(launcher: subprocess.Popen[str], timeout: float) -> list[str]:
+    """Wait for `launcher` (killed if it outlives `timeout`), assert it stopped with exit code 3
+    and one-line errors, no traceback, and return its `error:` lines."""
+    try:
+        out, err = launcher.communicate(timeout=timeout)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+    assert launcher.returncode == 3, (out, err)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert lines and "Traceback" not in err, err
+    return lines
+
+
+@contextmanager
+def killed_on_failure(process: subprocess.Popen[str]) -> Iterator[None]:
+    """Kill `process` (and reap it) when the enclosed block raises, then re-raise."""
+    try:
+        yield
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise

@@ -138,6 +138,12 @@ RAW_FILES = [
     ("not utf-8", b"study: \xff\xfe\n", "is not UTF-8 text"),
     ("broken yaml", "study: [unclosed\n", "error: study file:"),
     (
+        "a key written twice",
+        "study: s\nobjective: toy_regression\npruner:\n  health: {no_progress: false}\n"
+        "  health: {}\n",
+        "duplicate key 'health' at line 5",
+    ),
+    (
         "python object tag",
         "study: !!python/object/apply:os.system ['echo hi']\n",
         "error: study file:",

@@ -19,6 +19,8 @@ from tests.conftest import run_cli, start_cli
 from tests.sweeper_tests.fault_support import (
     FINISHED,
     assert_study_intact,
+    error_lines_of_exit_3,
+    killed_on_failure,
     load_trials,
     snapshot,
     wait_until,
@@ -65,19 +67,12 @@ def test_a_full_disk_stops_the_run_with_one_clear_error_and_corrupts_nothing(
     url = f"sqlite:///{db}"
     study_file = write_study(tmp_path / "toy.yaml", n_trials=4, epochs=8, delay=0.2)
     launcher = start_cli("launch", str(study_file), "--storage", url)
-    try:
+    with killed_on_failure(launcher):
         wait_until(lambda: sum(t.state in FINISHED for t in load_trials(url)) >= 1, 90, "trial")
         before = snapshot(load_trials(url))
         filler = _fill(small_disk)
-        out, err = launcher.communicate(timeout=120)
-    finally:
-        if launcher.poll() is None:
-            launcher.kill()
-            launcher.wait()
-    assert launcher.returncode == 3, (out, err)
-    lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert lines and all("database or disk is full" in line for line in lines), err
-    assert "Traceback" not in err, err
+    lines = error_lines_of_exit_3(launcher, timeout=120)
+    assert all("database or disk is full" in line for line in lines), lines
     print(f"\n[full disk] exit 3: {lines[-1]}")
 
     filler.unlink()
