@@ -9,8 +9,8 @@ of ~75 ms it is every few epochs, so the monitor never costs more than `share` o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from types import TracebackType
 
 
 class CostBudget:
@@ -33,16 +33,10 @@ class CostBudget:
         self.spent = 0.0
         self._started: float | None = None
 
-    @contextmanager
-    def measure(self) -> Iterator[None]:
-        """Count the time of the enclosed block as the monitor's own."""
-        start = self.clock()
-        if self._started is None:
-            self._started = start
-        try:
-            yield
-        finally:
-            self.spent += self.clock() - start
+    def measure(self) -> _Span:
+        """Count the time of the enclosed block (`with budget.measure(): ...`) as the monitor's
+        own; a plain object rather than a generator, as it runs several times per training step."""
+        return _Span(self)
 
     def elapsed(self) -> float:
         """Wall seconds since the monitor was first called (0 before that)."""
@@ -53,3 +47,28 @@ class CostBudget:
         if self.share is None:
             return True
         return self.spent + cost <= self.share * self.elapsed()
+
+
+class _Span:
+    """One timed block of a `CostBudget`: adds the block's clock time to `spent` on exit."""
+
+    __slots__ = ("_budget", "_start")
+
+    def __init__(self, budget: CostBudget) -> None:
+        self._budget = budget
+        self._start = 0.0
+
+    def __enter__(self) -> None:
+        budget = self._budget
+        self._start = start = budget.clock()
+        if budget._started is None:
+            budget._started = start
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        budget = self._budget
+        budget.spent += budget.clock() - self._start

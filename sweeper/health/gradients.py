@@ -10,19 +10,28 @@ Everything stays on the parameters' device; nothing here synchronises with a GPU
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 
-@dataclass(frozen=True)
-class GradientReading:
-    """One step's gradient norms, as tensors on the parameters' device."""
+class GradientReading(NamedTuple):
+    """One step's gradient norms, as tensors on the parameters' device (a tuple: one is made
+    every training step)."""
 
     total: Tensor  # 0-dim: the norm of all gradients viewed as one vector (before clipping)
     norms: Tensor  # [k]: the norm of each parameter's gradient, in the order of `order`
     order: tuple[int, ...]  # positions (in the parameter list) of the k parameters with a grad
+
+
+class Gather(NamedTuple):
+    """How per-parameter norms in one order map to layers (see `LayerIndex.gather`)."""
+
+    keep: Tensor  # positions, among the norms, of the entries that belong to a layer
+    target: Tensor  # the layer of each kept entry
+    missing: Tensor | None  # [layers] True for a layer without an entry; None when there is none
+    alone: tuple[int, ...] | None  # `keep` as ints when no two entries share a layer, else None
 
 
 class LayerIndex:
@@ -39,10 +48,12 @@ class LayerIndex:
             layer_of.append(keys.setdefault(key, len(keys)))
         self.num_layers = len(keys)
         self.layer_of = layer_of
-        self._gathers: dict[tuple[tuple[int, ...], torch.device], tuple[Tensor, Tensor]] = {}
+        self._gathers: dict[tuple[tuple[int, ...], torch.device], Gather | None] = {}
 
-    def gather(self, order: Sequence[int], device: torch.device) -> tuple[Tensor, Tensor] | None:
-        """For per-parameter norms in `order`: which entries belong to a layer, and to which one.
+    def gather(self, order: Sequence[int], device: torch.device) -> Gather | None:
+        """For per-parameter norms in `order`: which entries belong to a layer, to which one,
+        which layers get none, and whether each layer has a single entry; None when no entry
+        belongs to a layer.
 
         Cached, so a training step creates no new index tensors once the pattern repeats.
         """
@@ -50,12 +61,19 @@ class LayerIndex:
         if key not in self._gathers:
             keep = [k for k, i in enumerate(order) if self.layer_of[i] >= 0]
             target = [self.layer_of[order[k]] for k in keep]
-            self._gathers[key] = (
-                torch.tensor(keep, dtype=torch.long, device=device),
-                torch.tensor(target, dtype=torch.long, device=device),
-            )
-        keep, target = self._gathers[key]
-        return (keep, target) if keep.numel() else None
+            covered = set(target)
+            missing = [layer not in covered for layer in range(self.num_layers)]
+            self._gathers[key] = None
+            if keep:
+                self._gathers[key] = Gather(
+                    keep=torch.tensor(keep, dtype=torch.long, device=device),
+                    target=torch.tensor(target, dtype=torch.long, device=device),
+                    missing=torch.tensor(missing, dtype=torch.bool, device=device)
+                    if any(missing)
+                    else None,
+                    alone=tuple(keep) if len(covered) == len(target) else None,
+                )
+        return self._gathers[key]
 
 
 def named_parameters(
@@ -116,18 +134,16 @@ def layer_norms(
     gather = index.gather(order, norms.device)
     if gather is None:
         return None
-    keep, target = gather
-    values = norms.index_select(1, keep).double()
+    keep, target, missing, _ = gather
+    values = norms.index_select(1, keep).double()  # a new tensor: the ops below may work in place
     steps, size = norms.size(0), index.num_layers
-    ones = torch.ones(keep.numel(), dtype=torch.float64, device=norms.device)
-    present = torch.zeros(size, dtype=torch.float64, device=norms.device).index_add(0, target, ones)
     out = torch.zeros(steps, size, dtype=torch.float64, device=norms.device)
     if norm_type == float("inf"):
         expanded = target.expand(steps, -1)
         out = out.scatter_reduce(1, expanded, values, reduce="amax", include_self=False)
     else:
-        out = out.index_add(1, target, values.pow(norm_type)).pow(1.0 / norm_type)
-    return torch.where(present > 0, out, torch.full_like(out, float("nan")))
+        out = out.index_add_(1, target, values.pow_(norm_type)).pow_(1.0 / norm_type)
+    return out if missing is None else out.masked_fill_(missing, float("nan"))
 
 
 @torch.no_grad()
@@ -135,7 +151,8 @@ def total_norm(tensors: Sequence[Tensor]) -> Tensor:
     """The 2-norm of `tensors` viewed as one vector (0-dim tensor on the first one's device)."""
     if not tensors:
         return torch.zeros(())
-    device = tensors[0].device
-    return torch.linalg.vector_norm(
-        torch.stack([n.to(device) for n in _norms([t.detach() for t in tensors], 2.0)])
-    )
+    norms = _norms(list(tensors), 2.0)  # no graph is recorded under no_grad
+    device = norms[0].device
+    if any(n.device != device for n in norms):
+        norms = [n.to(device) for n in norms]
+    return torch.linalg.vector_norm(torch.stack(norms))

@@ -120,7 +120,10 @@ def nonfinite(
         *(n for n in series.names() if n.startswith("loss.")),
         *_NONFINITE_LAST,
     ]
-    rows = {e: i for i, e in enumerate(series.epochs)}
+    # The usual call judges the epoch just recorded: its row is the last one, so the index of
+    # every epoch's row is built only when the epoch is sick and earlier epochs are counted.
+    last = series.last_epoch == epoch
+    rows = {epoch: len(series.epochs) - 1} if last else _rows(series)
 
     def first_nonfinite(at: int) -> tuple[str, float] | None:
         for name in names:
@@ -132,6 +135,8 @@ def nonfinite(
     current = first_nonfinite(epoch)
     if current is None:
         return None
+    if last:
+        rows = _rows(series)
     epochs = sorted({*series.epochs, *metric})
     count = 0
     for at in reversed([e for e in epochs if rule.warmup < e <= epoch]):
@@ -181,6 +186,8 @@ def embedding_collapse(config: HealthConfig, series: HealthSeries, epoch: int) -
 def edge_collapse(config: HealthConfig, series: HealthSeries, epoch: int) -> Verdict | None:
     """A learned graph that had edges above the threshold keeps at most `threshold` of them."""
     rule = config.edge_collapse
+    if not rule.enabled or series.latest("edges") is None:
+        return None  # what threshold_rule would answer, without reading the whole column
     edges = [v for v in series.values("edges") if v is not None]
     if not edges or max(edges) <= rule.threshold:
         return None  # never had edges: slow growth, not collapse
@@ -197,13 +204,14 @@ def no_progress(
     """The metric stayed within `threshold` for `patience` epochs, is no better than its first
     value, and the training loss is not falling either (see `NoProgressRule`)."""
     rule = config.no_progress
-    points = sorted((e, v) for e, v in metric.items() if e <= epoch and math.isfinite(v))
-    if not rule.enabled or not points or points[-1][0] != epoch or epoch <= rule.warmup:
+    now = metric.get(epoch)
+    if not rule.enabled or now is None or not math.isfinite(now) or epoch <= rule.warmup:
         return None
-    first, now = points[0][1], points[-1][1]
+    first = min((e, v) for e, v in metric.items() if e <= epoch and math.isfinite(v))[1]
     improved = now > first + rule.threshold if maximize else now < first - rule.threshold
     if improved:
         return None
+    points = sorted((e, v) for e, v in metric.items() if e <= epoch and math.isfinite(v))
     low = high = now
     start, reports = epoch, 0
     for at, value in reversed(points):
@@ -236,8 +244,13 @@ def _loss_improved(series: HealthSeries, start: int, end: int, fraction: float) 
 
 def _vanishing_signal(series: HealthSeries) -> str:
     """The smallest per-layer gradient norm, or the total norm when there are no layer figures."""
-    return "layer_grad_norm_min" if "layer_grad_norm_min" in series.names() else "grad_norm"
+    return "layer_grad_norm_min" if series.has("layer_grad_norm_min") else "grad_norm"
+
+
+def _rows(series: HealthSeries) -> dict[int, int]:
+    """The row of each epoch in the series."""
+    return {e: i for i, e in enumerate(series.epochs)}
 
 
 def _at(series: HealthSeries, name: str, row: int | None) -> float | None:
-    return None if row is None else series.values(name)[row]
+    return None if row is None or not series.has(name) else series.values(name)[row]

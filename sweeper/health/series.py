@@ -45,13 +45,20 @@ class HealthSeries:
             self.epochs.append(int(epoch))
             for column in self._values.values():
                 column.append(None)
+        values = self._values
         for name, value in signals.items():
-            column = self._values.setdefault(name, [None] * len(self.epochs))
+            column = values.get(name)
+            if column is None:
+                column = values[name] = [None] * len(self.epochs)
             column[-1] = None if value is None else float(value)
 
     def names(self) -> list[str]:
         """The signals recorded so far, in first-seen order."""
         return list(self._values)
+
+    def has(self, name: str) -> bool:
+        """Whether the signal was recorded at some epoch."""
+        return name in self._values
 
     def values(self, name: str) -> list[float | None]:
         """The signal's value at each epoch of `epochs` (all None when never recorded)."""

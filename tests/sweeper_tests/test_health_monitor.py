@@ -9,6 +9,7 @@ import torch
 
 from sweeper.health import HealthMonitor
 from sweeper.health.embedding import rank_ratio, sample_rows
+from sweeper.health.monitor import DEFAULT_BUDGET
 
 
 def mlp(seed: int = 0) -> torch.nn.Sequential:
@@ -107,6 +108,34 @@ def test_dead_first_layer_shows_as_zero_layer_gradient_and_infinite_ratio() -> N
     signals = monitor.end_epoch(1)
     assert total > 0  # the output bias still learns, so the total norm alone hides it
     assert signals["layer_grad_norm_min"] == 0.0 and signals["layer_grad_ratio"] == math.inf
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+@pytest.mark.parametrize("shared", [False, True], ids=["one-matrix-layers", "gru-two-matrices"])
+def test_layer_figures_are_each_layers_gradient_norm_averaged_over_the_steps(
+    steps: int, shared: bool
+) -> None:
+    torch.manual_seed(0)
+    if shared:  # a GRU cell holds two weight matrices: its layer norm combines both
+        model = torch.nn.Sequential(torch.nn.GRUCell(8, 16), torch.nn.Linear(16, 1))
+    else:
+        model = mlp()
+    monitor, optimizer = HealthMonitor(), torch.optim.SGD(model.parameters(), lr=0.01)
+    per_step = []
+    for step in range(steps):
+        backward(model, seed=step)
+        layers: dict[str, float] = {}
+        for name, param in model.named_parameters():
+            if param.dim() >= 2:
+                layer = name.rpartition(".")[0]
+                layers[layer] = layers.get(layer, 0.0) + float(param.grad.double().norm()) ** 2
+        per_step.append({layer: value**0.5 for layer, value in layers.items()})
+        monitor.clip_gradients(model, 1.0)
+        monitor.step(optimizer)
+    means = [sum(s[layer] for s in per_step) / steps for layer in per_step[0]]
+    signals = monitor.end_epoch(1)
+    assert signals["layer_grad_norm_min"] == pytest.approx(min(means), rel=1e-6)
+    assert signals["layer_grad_ratio"] == pytest.approx(max(means) / min(means), rel=1e-6)
 
 
 def test_loss_components_are_averaged_and_exact_zeros_left_out_of_the_balance() -> None:
@@ -238,8 +267,8 @@ def test_a_study_whose_collapse_rule_reads_the_rank_gets_the_rank_every_epoch() 
 
     rank_rule = HealthConfig.model_validate({"embedding_collapse": {"signal": "rank"}})
     assert HealthMonitor.for_rules(rank_rule).budget.share is None
-    assert HealthMonitor.for_rules(HealthConfig()).budget.share == 0.02
-    assert HealthMonitor.for_rules(None).budget.share == 0.02
+    assert HealthMonitor.for_rules(HealthConfig()).budget.share == DEFAULT_BUDGET
+    assert HealthMonitor.for_rules(None).budget.share == DEFAULT_BUDGET
 
 
 def test_the_budget_allows_a_cost_only_while_it_fits_in_its_share_of_the_elapsed_time() -> None:
