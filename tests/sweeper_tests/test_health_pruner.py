@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 import pytest
@@ -377,3 +378,46 @@ def test_healthy_configurations_over_50_epochs_are_never_pruned_by_a_health_rule
     assert trial.state == optuna.trial.TrialState.COMPLETE, reason(trial)
     assert reason(trial).split(":")[0] not in RULE_NAMES
     assert len(trial.user_attrs["health_series"]["epoch"]) == 50
+
+
+def test_hyperband_with_health_samples_and_prunes_exactly_as_hyperband_alone(
+    tmp_path: Path,
+) -> None:
+    """A study file's `hyperband` pruner wrapped by the health rules gives healthy trials the
+    same parameters and the same prunes as Hyperband alone (Optuna's samplers read a study's
+    trials through `Study._get_trials`, which Hyperband's bracket view does not filter, so
+    nothing is lost by the wrapper hiding that the pruner is a HyperbandPruner)."""
+    from sweeper.config import PrunerConfig
+    from sweeper.pruners.factory import build_pruner
+
+    def run(pruner: optuna.pruners.BasePruner, path: Path) -> list[tuple[float, str]]:
+        study = optuna.create_study(
+            study_name="hyperband",  # brackets are drawn from the study name and trial number
+            storage=f"sqlite:///{path}",
+            direction="minimize",
+            sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=3),
+            pruner=pruner,
+        )
+
+        def objective(trial: optuna.Trial) -> float:
+            x = trial.suggest_float("x", -3.0, 3.0)
+            value = 0.0
+            for step in range(9):
+                value = (x - 1.0) ** 2 + 4.0 / (step + 1)
+                trial.report(value, step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+            return value
+
+        study.optimize(objective, n_trials=24)
+        return [(t.params["x"], t.state.name) for t in study.trials]
+
+    config = PrunerConfig.model_validate(
+        {"name": "hyperband", "args": {"min_resource": 1, "max_resource": 9}, "health": {}}
+    )
+    wrapped = build_pruner(config)
+    assert isinstance(wrapped, HealthPruner)
+    alone = run(optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9), tmp_path / "a.db")
+    with_health = run(wrapped, tmp_path / "b.db")
+    assert with_health == alone
+    assert {"PRUNED", "COMPLETE"} <= {state for _, state in alone}
