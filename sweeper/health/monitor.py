@@ -55,9 +55,10 @@ from sweeper.health.gradients import (
 from sweeper.health.series import HealthSeries
 
 SIGNIFICANT_DIGITS = 7  # signals come from float32 tensors; more digits only add noise
-# The bound is 2% of an epoch measured from outside; the monitor's own clock misses a few tenths
-# of a percent (call overhead, the cache its work evicts), so its budget aims below the bound.
-DEFAULT_BUDGET = 0.015
+# The bound is 2% of an epoch measured from outside. The monitor's own clock misses a few tenths
+# of a percent (call overhead, the cache its work evicts) and the measured share varies by about
+# half a percent from run to run, so its budget aims at half the bound.
+DEFAULT_BUDGET = 0.01
 
 
 def _scalar(value: Tensor | float) -> Tensor:
