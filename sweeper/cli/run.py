@@ -33,6 +33,12 @@ DevicesOption = Annotated[
 PerDeviceOption = Annotated[
     int, typer.Option("--trials-per-device", min=1, max=64, help="Workers sharing one GPU.")
 ]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads", min=1, help="torch CPU threads per worker (default: cores / workers)."
+    ),
+]
 StudyFileArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
 StudyOverrideOption = Annotated[
     str | None, typer.Option("--study", help="Override the study name.")
@@ -58,6 +64,7 @@ def launch_command(
     workers: WorkersOption = 1,
     devices: DevicesOption = "cpu",
     trials_per_device: PerDeviceOption = 1,
+    threads: ThreadsOption = None,
     enqueue: EnqueueOption = None,
 ) -> None:
     """Create a study from its file (or continue it) and run workers until its target."""
@@ -69,7 +76,9 @@ def launch_command(
         timeout=timeout,
         enqueue=enqueue or [],
     )
-    options = RunOptions(workers=workers, devices=devices, trials_per_device=trials_per_device)
+    options = RunOptions(
+        workers=workers, devices=devices, trials_per_device=trials_per_device, threads=threads
+    )
     raise typer.Exit(launch(plan, options, stdout))
 
 
@@ -99,11 +108,16 @@ def resume_command(
     workers: WorkersOption = 1,
     devices: DevicesOption = "cpu",
     trials_per_device: PerDeviceOption = 1,
+    threads: ThreadsOption = None,
     timeout: TimeoutOption = None,
 ) -> None:
     """Re-queue the trials of dead workers and continue the study to its target."""
     options = RunOptions(
-        workers=workers, devices=devices, trials_per_device=trials_per_device, timeout=timeout
+        workers=workers,
+        devices=devices,
+        trials_per_device=trials_per_device,
+        threads=threads,
+        timeout=timeout,
     )
     raise typer.Exit(resume(resolve_storage_url(storage), study, options, stdout))
 

@@ -212,6 +212,11 @@ FLAG_CASES = [
         "error: sweeper launch: Invalid value for '--workers'",
     ),
     (
+        "zero threads",
+        ["launch", "{file}", "--threads", "0"],
+        "error: sweeper launch: Invalid value for '--threads'",
+    ),
+    (
         "unknown device",
         ["launch", "{file}", "--devices", "tpu"],
         "error: --devices: unknown device 'tpu'",
