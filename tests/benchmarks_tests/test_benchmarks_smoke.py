@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = ("pruning", "overhead", "scaling")
+SCRIPTS = ("pruning", "overhead", "scaling", "parallel_cpu")
 ARMS = {"none", "median", "threshold_nan", "health"}
 ARM_FIGURES = {"compute_s", "epochs", "best", "compute_to_best_s", "wasted_s", "per_seed"}
 
 
 @pytest.fixture(scope="module")
 def smoke_runs() -> Iterator[dict[str, subprocess.Popen[str]]]:
-    """All three scripts started at once (they wait mostly on process start-up and storage)."""
+    """All the scripts started at once (they wait mostly on process start-up and storage)."""
     runs = {
         name: subprocess.Popen(
             [sys.executable, str(REPO / "benchmarks" / f"{name}.py"), "--smoke", "--json"],
@@ -69,3 +69,8 @@ def test_scaling_reports_trials_per_hour_for_one_and_two_workers(smoke_runs: dic
         run["trials"] == 2 and run["trials_per_hour_span"] > 0 for run in result["runs"].values()
     )
     assert result["speedup_span"] > 0
+
+
+def test_parallel_cpu_reports_the_ceiling_of_two_processes(smoke_runs: dict) -> None:
+    result = last_json(smoke_runs["parallel_cpu"])
+    assert result["alone_s"] > 0 and len(result["pair_s"]) == 2 and result["ceiling"] > 0
