@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
@@ -32,6 +34,7 @@ def resolve_objective(name: str) -> Objective:
     if not _MODULE_FUNCTION.match(name):
         raise SweeperError(f"objective: '{name}' is not of the form package.module:function")
     module_name, function_name = name.split(":", 1)
+    _import_from_working_directory()
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -40,3 +43,11 @@ def resolve_objective(name: str) -> Objective:
     if not callable(function):
         raise SweeperError(f"objective: module '{module_name}' has no function '{function_name}'")
     return function
+
+
+def _import_from_working_directory() -> None:
+    """Let `package.module:function` name a module of the current directory, as `python -m`,
+    uvicorn and celery do (the `sweeper` script alone would not find `my_models/`)."""
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.append(here)
