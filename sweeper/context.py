@@ -43,6 +43,8 @@ class TrialContext:
         from sweeper.health.sync import HealthSync
 
         self.health_sync = HealthSync(health_sync_s, skip=(VALUE_SIGNAL,))
+        #: The first shadow-mode verdict's message (`pruner.health.mode: shadow`), else None.
+        self.would_prune: str | None = None
 
     def set_attr(self, key: str, value: Any) -> None:
         """Store a user attribute on the trial (shown by `sweeper status` and the dashboard)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import optuna
 
+from sweeper.report.savings import shadow_summary
 from sweeper.studies import best_trial, count_states, json_safe, prune_reasons, target_of
 
 
@@ -50,8 +51,15 @@ def study_status(study: optuna.Study) -> dict[str, Any]:
         "counts": count_states(trials),
         "best": best_summary(study),
         "prune_reasons": prune_reasons(trials),
+        "would_prune": _shadow(trials),
         "trials": [trial_summary(t) for t in trials],
     }
+
+
+def _shadow(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any] | None:
+    """What shadow-mode health rules would have pruned (None when no trial was flagged)."""
+    summary = shadow_summary(trials)
+    return None if summary is None else summary.as_dict()
 
 
 def studies_overview(storage: optuna.storages.BaseStorage) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from sweeper.cli.output import print_json, stdout
 from sweeper.cli.run import StorageOption
 from sweeper.errors import SweeperError
 from sweeper.progress import format_value
+from sweeper.report.savings import ShadowSummary
 from sweeper.rerun import rerun_config
 from sweeper.studies import best_trial, load_study
 from sweeper.summary import best_summary, studies_overview, study_status
@@ -54,6 +55,8 @@ def status_command(
         stdout.print(
             "pruned by: " + ", ".join(f"{r} {n}" for r, n in status["prune_reasons"].items())
         )
+    if status["would_prune"]:
+        stdout.print(ShadowSummary(**status["would_prune"]).sentence())
 
 
 def _print_overview(rows: list[dict[str, Any]]) -> None:

@@ -140,9 +140,20 @@ class NoProgressRule(RuleConfig):
 
 
 class HealthConfig(BaseModel):
-    """All health rules; an empty section (`health: {}`) means every rule with its defaults."""
+    """All health rules; an empty section (`health: {}`) means every rule with its defaults.
+
+    `mode: shadow` runs every rule but never stops a trial: the first rule that fires is recorded
+    on the trial (`would_prune`, `would_prune_epoch`), so a cautious user can see what the rules
+    would do before letting them act. `sampler_feedback` says how a health-pruned trial teaches
+    the sampler: `stand_in` reports a finite value below every healthy one (TPE ranks it among
+    the worst pruned trials), `infeasible` also marks it as violating a `health` constraint
+    (Optuna's `Trial.set_constraint`), so TPE ranks it below every feasible trial.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["prune", "shadow"] = "prune"
+    sampler_feedback: Literal["stand_in", "infeasible"] = "stand_in"
 
     nonfinite: NonfiniteRule = Field(default_factory=NonfiniteRule)
     grad_explosion: GradExplosionRule = Field(default_factory=GradExplosionRule)

@@ -20,12 +20,14 @@ from sweeper.health.formatting import sci
 from sweeper.health.penalty import PRUNE_REASON_ATTR, stand_in_value
 from sweeper.health.rules import Verdict
 from sweeper.health.series import HealthSeries
+from sweeper.health.shadow import record_would_prune
 from sweeper.pruners.health import HealthPruner
 
 if TYPE_CHECKING:
     from sweeper.context import TrialContext
 
 VALUE_SIGNAL = "value"  # the metric's reported value, kept in the series next to the signals
+HEALTH_CONSTRAINT = "health"  # the constraint a health-pruned trial violates (infeasible feedback)
 
 
 def report_epoch(ctx: TrialContext, epoch: int, value: float | None) -> None:
@@ -47,10 +49,17 @@ def report_epoch(ctx: TrialContext, epoch: int, value: float | None) -> None:
     if isinstance(pruner, HealthPruner):
         metric = metric_history(series)
         maximize = study.direction == StudyDirection.MAXIMIZE
-        verdict = pruner.evaluate(series, metric, epoch=epoch, maximize=maximize)
-        if verdict is not None:
+        shadow = pruner.config.mode == "shadow"
+        verdict = None
+        if not (shadow and ctx.would_prune is not None):  # shadow: the first verdict only
+            verdict = pruner.evaluate(series, metric, epoch=epoch, maximize=maximize)
+        if verdict is not None and shadow:
+            ctx.would_prune = verdict.message
+            record_would_prune(trial, verdict)
+        elif verdict is not None:
             ctx.health_sync.flush(trial, series)
-            prune_for_health(trial, epoch, verdict, metric)
+            infeasible = pruner.config.sampler_feedback == "infeasible"
+            prune_for_health(trial, epoch, verdict, metric, infeasible=infeasible)
         pruner.judged_live(trial.number, epoch)
 
     if value is None:
@@ -74,10 +83,20 @@ def metric_history(series: HealthSeries) -> dict[int, float]:
 
 
 def prune_for_health(
-    trial: optuna.Trial, epoch: int, verdict: Verdict, metric: Mapping[int, float]
+    trial: optuna.Trial,
+    epoch: int,
+    verdict: Verdict,
+    metric: Mapping[int, float],
+    *,
+    infeasible: bool = False,
 ) -> None:
-    """Report a finite value below every healthy one at `epoch`, store the reason, and raise."""
+    """Report a finite value below every healthy one at `epoch`, store the reason, and raise.
+
+    With `infeasible`, the trial also violates a `health` constraint, so a constraint-aware
+    sampler (TPE) ranks it below every feasible trial."""
     penalty = stand_in_value(trial.study, (v for v in metric.values() if math.isfinite(v)))
     trial.report(penalty, epoch)
     trial.set_user_attr(PRUNE_REASON_ATTR, verdict.message)
+    if infeasible:
+        trial.set_constraint(HEALTH_CONSTRAINT, 1.0)
     raise optuna.TrialPruned(verdict.message)

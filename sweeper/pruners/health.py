@@ -60,8 +60,10 @@ class HealthPruner(BasePruner):
         return self._config
 
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
-        """True when a health rule fires at the trial's latest epoch, else the base pruner's
-        answer."""
+        """True when a health rule fires at the trial's latest epoch (never in shadow mode), else
+        the base pruner's answer."""
+        if self._config.mode == "shadow":  # shadow rules record, never prune
+            return self._base_pruner.prune(study, trial)
         already_judged = (trial.number, trial.last_step) == self._judged_live
         if not already_judged and self.verdict(study, trial) is not None:
             return True

@@ -20,7 +20,7 @@ from optuna.trial import FrozenTrial, TrialState
 from sweeper.config import StudyConfig
 from sweeper.progress import format_value
 from sweeper.report import figures
-from sweeper.report.savings import DEFINITION, Savings, compute_savings
+from sweeper.report.savings import DEFINITION, Savings, compute_savings, shadow_summary
 from sweeper.report.trials import PRUNE_REASON_ATTR, epochs_run, prune_rule
 from sweeper.rerun import rerun_config
 from sweeper.studies import best_trial, count_states
@@ -166,6 +166,9 @@ def build_report(
     say("pruning overview")
     sections.append("<h2>Why trials were pruned, and what it saved</h2>")
     sections.append(_tally_html(savings))
+    shadow = shadow_summary(trials)
+    if shadow is not None:
+        sections.append(f'<p class="shadow">Shadow mode: {escape(shadow.sentence())}.</p>')
     if savings.rules or savings.completed_trials:
         pruning = figures.pruning_figure(trials, savings)
         sections.append(plots.html(pruning, "", "fig-pruning"))

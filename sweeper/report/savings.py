@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
+from sweeper.health.shadow import WOULD_PRUNE_ATTR, WOULD_PRUNE_EPOCH_ATTR
 from sweeper.report.trials import epochs_run, prune_rule, seconds_run
 
 DEFINITION = (
@@ -135,3 +137,52 @@ def compute_savings(trials: list[FrozenTrial], planned_epochs: Any = None) -> Sa
     order = Counter({rule: tally.trials for rule, tally in by_rule.items()})
     savings.rules = [by_rule[rule] for rule, _ in order.most_common()]
     return savings
+
+
+@dataclass(frozen=True)
+class ShadowSummary:
+    """What the rules would have done over a study's finished trials."""
+
+    trials: int
+    seconds_saved: float
+    by_rule: dict[str, int]
+
+    def sentence(self) -> str:
+        """`health rules would have pruned N trials, saving about X s (rule k, ...)`."""
+        unit = "trial" if self.trials == 1 else "trials"
+        rules = ", ".join(f"{rule} {n}" for rule, n in self.by_rule.items())
+        return (
+            f"health rules would have pruned {self.trials} {unit}, saving about "
+            f"{self.seconds_saved:.0f} s ({rules})"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as `status --json` prints it."""
+        return {
+            "trials": self.trials,
+            "seconds_saved": round(self.seconds_saved, 1),
+            "by_rule": self.by_rule,
+        }
+
+
+def shadow_summary(trials: Iterable[FrozenTrial]) -> ShadowSummary | None:
+    """The shadow verdicts of the finished trials, or None when no trial carries one.
+
+    A flagged trial would have saved the share of its run after the flagged epoch:
+    `seconds * (epochs_run - epoch) / epochs_run`.
+    """
+    count, saved, by_rule = 0, 0.0, {}
+    for trial in trials:
+        reason = trial.user_attrs.get(WOULD_PRUNE_ATTR)
+        if reason is None or trial.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            continue
+        count += 1
+        rule = str(reason).split(":", 1)[0]
+        by_rule[rule] = by_rule.get(rule, 0) + 1
+        epochs, seconds = epochs_run(trial), seconds_run(trial)
+        epoch = int(trial.user_attrs.get(WOULD_PRUNE_EPOCH_ATTR, epochs))
+        if epochs > 0 and seconds is not None:
+            saved += seconds * max(epochs - epoch, 0) / epochs
+    if count == 0:
+        return None
+    return ShadowSummary(count, saved, by_rule)

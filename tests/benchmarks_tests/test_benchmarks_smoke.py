@@ -13,8 +13,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = ("pruning", "overhead", "scaling", "parallel_cpu")
-ARMS = {"none", "median", "threshold_nan", "health"}
-ARM_FIGURES = {"compute_s", "epochs", "best", "compute_to_best_s", "wasted_s", "per_seed"}
+ARMS = {"none", "median", "asha", "health", "health_median", "health_asha"}
+ORACLES = {"rule_oracle", "outcome_oracle"}
+ARM_FIGURES = {"compute_s", "best", "to_none_best_s", "sick_compute_s"}
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +44,18 @@ def last_json(run: subprocess.Popen[str]) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def test_pruning_reports_every_arm_of_both_objectives(smoke_runs: dict) -> None:
+def test_pruning_reports_every_arm_and_oracle_in_the_documented_json(smoke_runs: dict) -> None:
     result = last_json(smoke_runs["pruning"])
-    for key in ("link_prediction", "causal_dag"):
-        arms = result[key]["arms"]
-        assert set(arms) == ARMS
-        for figures in arms.values():
+    assert set(result) == {"lp_wide", "causal_wide"}
+    for space in result.values():
+        assert space["seeds"] == [0]
+        assert set(space["arms"]) == ARMS | ORACLES
+        for figures in space["arms"].values():
             assert ARM_FIGURES <= set(figures)
-            assert figures["compute_s"] > 0 and figures["epochs"] > 0
-        assert {"reaches_none_best", "meets_3x_vs_none"} <= set(result[key]["floors"])
+            assert len(figures["compute_s"]) == 1 and figures["compute_s"][0] > 0
+        assert set(space["rule_oracle_captured"]) == ARMS - {"none"}
+        assert set(space["outcome_oracle_captured"]) == ARMS - {"none"}
+        assert 0.0 <= space["false_prune_rate"] <= 1.0
 
 
 def test_overhead_compares_both_storages_and_the_monitor_share(smoke_runs: dict) -> None:

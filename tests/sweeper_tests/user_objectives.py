@@ -27,3 +27,14 @@ def out_of_memory_on_even_trials(
 def buggy(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) -> float:
     """A bug in a user's objective."""
     return params["missing_key"]
+
+
+def nan_loss_when_lr_is_high(
+    trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext
+) -> float:
+    """Six epochs whose loss turns NaN from epoch 2 when `lr` > 0.05; the value stays finite."""
+    for epoch in range(1, 7):
+        sick = params["lr"] > 0.05 and epoch >= 2
+        ctx.monitor.observe_loss(torch.tensor(float("nan") if sick else 1.0 / epoch))
+        ctx.report(epoch, params["lr"] + 1.0 / epoch)
+    return params["lr"]
