@@ -1,4 +1,13 @@
-"""Find an objective by its registered name or by `package.module:function`."""
+"""Find an objective by its registered name or by `package.module:function`, and ask it whether
+it can start.
+
+An objective may carry two optional attributes beside the callable:
+- `params_model`: a pydantic model the CLI checks the study file's parameters against;
+- `preflight(params) -> None`: called by `sweeper launch` and `sweeper create` before anything
+  is written, with the fixed parameters and each categorical choice of the study file. It checks
+  that a trial can start (its data is present and loadable, its optional packages installed) and
+  raises `SweeperError` with one line when it cannot.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +25,7 @@ ENTRY_POINT_GROUP = "gnn_sweeper.objectives"
 _MODULE_FUNCTION = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 Objective = Callable[..., float]
+Preflight = Callable[[dict[str, Any]], None]
 
 
 def registered_objectives() -> dict[str, Any]:
@@ -51,3 +61,18 @@ def _import_from_working_directory() -> None:
     here = os.getcwd()
     if here not in sys.path and "" not in sys.path:
         sys.path.append(here)
+
+
+def run_preflight(objective: Objective, params: dict[str, Any], *, name: str) -> None:
+    """Run the objective's `preflight` hook, if it has one, on `params`; any failure becomes one
+    SweeperError line naming the objective."""
+    check: Preflight | None = getattr(objective, "preflight", None)
+    if check is None:
+        return
+    try:
+        check(dict(params))
+    except SweeperError:
+        raise
+    except Exception as error:  # a user's hook raising anything else: still one line
+        message = " ".join(f"{type(error).__name__}: {error}".split())
+        raise SweeperError(f"objective: {name} cannot start: {message}") from None

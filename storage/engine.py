@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -30,8 +31,6 @@ POSTGRES_POOL_RECYCLE_S = 300
 STORAGE_OUTAGE_S = 120
 RETRY_PAUSE_S = 1.0
 SCHEMA_RACE_ATTEMPTS = 5
-#: Exit code of a worker or launcher whose storage stayed away longer than the bound.
-EXIT_STORAGE_UNAVAILABLE = 3
 _SQLITE_TRANSIENT = ("database is locked", "database table is locked", "busy")
 
 
@@ -42,10 +41,8 @@ _SQLITE_FAULTS = (
 
 
 class StorageFault(SweeperError):
-    """The storage cannot take a write (full disk, read-only file) or is away past its bound;
-    workers and launchers stop with one line and exit code 3."""
-
-    exit_code = EXIT_STORAGE_UNAVAILABLE
+    """The storage is unreachable (at start, or away past its bound) or cannot take a write
+    (full disk, read-only file); every command stops with one line (the CLI's exit code 3)."""
 
 
 class StorageUnavailable(StorageFault):
@@ -122,7 +119,7 @@ class ResilientRDBStorage(RDBStorage):
         if not isinstance(cause, DBAPIError) or type(cause).__name__ != "OperationalError":
             return None
         reason = str(cause.orig).strip().splitlines()[0] if str(cause.orig).strip() else ""
-        if not any(text in reason.lower() for text in _SQLITE_FAULTS):
+        if not _is_fault(reason):
             return None
         return StorageFault(f"storage: cannot write to {self.shown_url}: {reason}")
 
@@ -190,10 +187,31 @@ def _prepare_sqlite(url: str, *, must_exist: bool) -> None:
             if str(mode).lower() != "wal":  # switching takes a lock: only when needed
                 connection.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error as error:
-        hint = ""
-        if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
-            hint = " (read-only: SQLite must write the file and, for WAL, its directory)"
-        raise SweeperError(f"storage: cannot open {path}: {error}{hint}") from None
+        read_only = _read_only(path)
+        hint = " (read-only: SQLite must write the file and, for WAL, its directory)"
+        kind = StorageFault if read_only or _is_fault(str(error)) else SweeperError
+        raise kind(f"storage: cannot open {path}: {error}{hint if read_only else ''}") from None
+
+
+def _is_fault(reason: str) -> bool:
+    """Whether SQLite's reason is one of the faults of a file that cannot take writes."""
+    return any(text in reason.lower() for text in _SQLITE_FAULTS)
+
+
+def _read_only(path: Path) -> bool:
+    """Whether SQLite cannot write the file or its directory (permissions or a read-only mount;
+    `os.access` alone says yes to root on a read-only mount)."""
+    writable = os.access(path, os.W_OK) if path.exists() else True
+    if not (writable and os.access(path.parent, os.W_OK)):
+        return True
+    return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+
+
+def _is_wrong_address(reason: str) -> bool:
+    """Whether the server answered but refused the URL itself (no such database or role, a
+    wrong password): bad input, which waiting for the storage cannot fix."""
+    text = reason.lower()
+    return "does not exist" in text or "authentication failed" in text
 
 
 def open_storage(
@@ -236,7 +254,8 @@ def open_storage(
             if "already exists" in reason and attempt + 1 < SCHEMA_RACE_ATTEMPTS:
                 time.sleep(0.2 * (attempt + 1))
                 continue
-            raise SweeperError(f"storage: cannot use {redact_url(url)}: {reason}") from None
+            kind = SweeperError if _is_wrong_address(reason) else StorageFault
+            raise kind(f"storage: cannot use {redact_url(url)}: {reason}") from None
     storage.outage_s = outage_s
     storage.shown_url = redact_url(url)
     return storage

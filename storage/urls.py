@@ -69,3 +69,11 @@ def redact_text(text: str, url: str | None = None) -> str:
         if password:
             text = text.replace(str(password), "***")
     return text
+
+
+def storage_flag(url: str) -> str:
+    """` --storage URL` (redacted) for a command line to print, or "" when a command run here
+    would find the same storage without it ($SWEEPER_STORAGE or the default)."""
+    if url == resolve_storage_url(None):
+        return ""
+    return f" --storage {redact_url(url)}"

@@ -21,7 +21,7 @@ STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_TRIALS = 1_000_000
 MAX_FILE_BYTES = 1_000_000
 #: Fields that set the budget of a run rather than what a trial is; they may change on resume.
-BUDGET_FIELDS = ("n_trials", "timeout")
+BUDGET_FIELDS = ("n_trials", "timeout", "failures")
 
 
 class _Strict(BaseModel):
@@ -118,6 +118,15 @@ class HeartbeatConfig(_Strict):
         return self
 
 
+class FailureBudget(_Strict):
+    """How many failed trials a study takes before every worker stops (`null`: no bound).
+
+    Only trials whose objective failed count; a resume starts a fresh budget."""
+
+    max_consecutive: int | None = Field(default=5, ge=1, le=MAX_TRIALS)
+    max_total: int | None = Field(default=None, ge=1, le=MAX_TRIALS)
+
+
 class StudyConfig(_Strict):
     """A whole study file: what to train, what to search, how to prune, how to recover."""
 
@@ -132,6 +141,7 @@ class StudyConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     space: dict[str, SearchParam] = Field(default_factory=dict)
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
+    failures: FailureBudget = Field(default_factory=FailureBudget)
     artifacts: str | None = None
     #: Parameter sets to run first, queued once when the study is created (like `--enqueue`).
     enqueue: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)

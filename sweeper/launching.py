@@ -1,7 +1,8 @@
 """Launch, resume and follow a sweep: check everything first, then write, then run workers.
 
 Every check that can fail on user input (study file, objective, parameter names, enqueued sets,
-storage URL) runs before anything is written to the storage.
+storage URL, and the objective's own pre-flight: its data and optional packages) runs before
+anything is written to the storage.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import optuna
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
-from objectives.registry import resolve_objective
-from storage.engine import EXIT_STORAGE_UNAVAILABLE, StorageFault, open_storage
+from objectives.registry import resolve_objective, run_preflight
+from storage.engine import StorageFault, open_storage
 from storage.urls import parse_storage_url
 from sweeper.config import CategoricalParam, StudyConfig, load_config, parse_config
-from sweeper.errors import SweeperError
+from sweeper.errors import StudyStopped, SweeperError
+from sweeper.exit_codes import ExitCode
+from sweeper.failures import clear_stop, stop_message, stopped_of
 from sweeper.progress import ProgressView
 from sweeper.studies import (
     create_or_continue,
@@ -49,6 +52,7 @@ class RunOptions:
     trials_per_device: int = 1
     timeout: float | None = None
     threads: int | None = None
+    verbose: bool = False
 
 
 @dataclass
@@ -85,7 +89,28 @@ def plan_launch(
     for index, values in enumerate(config.enqueue):
         check_enqueued(values, config, where=f"enqueue -> {index}")
     enqueued = [parse_enqueued(text, config) for text in enqueue]
+    preflight(config, [*config.enqueue, *enqueued])
     return LaunchPlan(storage_url=storage_url, config=config, enqueued=enqueued)
+
+
+def preflight(config: StudyConfig, enqueued: list[dict[str, Any]]) -> None:
+    """Ask the objective whether it can start (its `preflight` hook, when it has one) with the
+    fixed params and each categorical choice or enqueued set that could change them."""
+    objective = resolve_objective(config.objective)
+    base: dict[str, Any] = dict(config.params)
+    for name, spec in config.space.items():
+        base[name] = spec.choices[0] if isinstance(spec, CategoricalParam) else spec.low
+    variants = [base]
+    for name, spec in config.space.items():
+        if isinstance(spec, CategoricalParam):
+            variants += [{**base, name: choice} for choice in spec.choices[1:]]
+    variants += [{**base, **values} for values in enqueued]
+    seen: set[str] = set()
+    for params in variants:
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            run_preflight(objective, params, name=config.objective)
 
 
 def check_objective_params(config: StudyConfig) -> None:
@@ -172,21 +197,33 @@ def create(plan: LaunchPlan) -> optuna.Study:
 
 
 def launch(plan: LaunchPlan, options: RunOptions, console: Console) -> int:
-    """Create or continue the study, enqueue, and run workers until the target; exit code."""
+    """Create or continue the study, enqueue, and run workers until the target; exit code.
+
+    Launching a study that its failure budget stopped continues it with a fresh budget (the
+    pre-flight has just passed)."""
     devices = assign_devices(
         parse_devices(options.devices), options.workers, options.trials_per_device
     )
     try:
         study = create(plan)
+        _restart_if_stopped(study, console)
     except StorageFault as fault:
         return _report_fault(fault)
     return follow(plan.storage_url, study, plan.config, devices, options, console)
 
 
+def _restart_if_stopped(study: optuna.Study, console: Console) -> None:
+    """Clear a failure-budget stop, saying what it was."""
+    stopped = clear_stop(study)
+    if stopped is not None:
+        was = stop_message(study.study_name, stopped).removeprefix(f"study {study.study_name} ")
+        console.print(f"study {study.study_name} was {was}; continuing", highlight=False)
+
+
 def _report_fault(fault: StorageFault) -> int:
     """One line for a storage that is away or cannot take writes; exit code 3."""
     print(f"error: {fault}", file=sys.stderr, flush=True)
-    return EXIT_STORAGE_UNAVAILABLE
+    return ExitCode.STORAGE
 
 
 def resume(storage_url: str, study_name: str, options: RunOptions, console: Console) -> int:
@@ -202,6 +239,7 @@ def resume(storage_url: str, study_name: str, options: RunOptions, console: Cons
         recovered = recover_orphans(
             study, config.heartbeat.max_retry, grace_period=config.heartbeat.grace_period
         )
+        _restart_if_stopped(study, console)
     except StorageFault as fault:
         return _report_fault(fault)
     if recovered:
@@ -228,6 +266,7 @@ def follow(
         devices=devices,
         threads=threads,
         deadline=deadline,
+        verbose=options.verbose,
     )
     received: list[int] = []
 
@@ -267,9 +306,14 @@ def follow(
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if received:
-        return 128 + received[0]
-    if finished_count(study) >= target or (deadline is not None and time.time() >= deadline):
-        return 0
-    if EXIT_STORAGE_UNAVAILABLE in pool.failed_codes:
-        return EXIT_STORAGE_UNAVAILABLE
-    return 1 if pool.failed_codes else 0
+        return ExitCode.for_signal(received[0])
+    if finished_count(study) >= target:
+        return ExitCode.OK
+    stopped = stopped_of(study)
+    if stopped is not None:
+        raise StudyStopped(stop_message(study.study_name, stopped))
+    if deadline is not None and time.time() >= deadline:
+        return ExitCode.OK
+    if ExitCode.STORAGE in pool.failed_codes:
+        return ExitCode.STORAGE
+    return ExitCode.BUG if pool.failed_codes else ExitCode.OK

@@ -40,7 +40,8 @@ def create_or_continue(storage: RDBStorage, config: StudyConfig) -> optuna.Study
     """Create the study from its file, or continue it when it exists with the same file.
 
     A different file is refused with the first differing field; only the budget (`n_trials`,
-    `timeout`) may change, and a new `n_trials` becomes the study's target.
+    `timeout`, `failures`) may change; a new `n_trials` becomes the study's target and a new
+    failure budget is stored for every worker.
     """
     if study_exists(storage, config.study):
         study, stored = load_study(storage, config.study)
@@ -52,6 +53,9 @@ def create_or_continue(storage: RDBStorage, config: StudyConfig) -> optuna.Study
             )
         if study.user_attrs.get(TARGET_ATTR) != config.n_trials:
             study.set_user_attr(TARGET_ATTR, config.n_trials)
+        if stored.failures != config.failures:
+            failures = config.failures.model_dump(mode="json")
+            study.set_user_attr(CONFIG_ATTR, {**stored.stored(), "failures": failures})
         return study
     study = optuna.create_study(
         storage=storage,

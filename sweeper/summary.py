@@ -7,6 +7,7 @@ from typing import Any
 
 import optuna
 
+from sweeper.failures import stopped_of
 from sweeper.report.savings import shadow_summary
 from sweeper.studies import best_trial, count_states, json_safe, prune_reasons, target_of
 
@@ -48,6 +49,7 @@ def study_status(study: optuna.Study) -> dict[str, Any]:
         "study": study.study_name,
         "direction": study.direction.name.lower(),
         "target": target_of(study),
+        "stopped": stopped_of(study),
         "counts": count_states(trials),
         "best": best_summary(study),
         "prune_reasons": prune_reasons(trials),

@@ -30,6 +30,7 @@ from objectives.causal.metrics import edge_metrics, is_dag, oracle_f1, threshold
 from objectives.causal.models import build_model
 from objectives.causal.params import METRICS, TRUTH_METRICS, CausalParams
 from objectives.causal.train import train
+from sweeper.errors import SweeperError
 
 if TYPE_CHECKING:
     from sweeper.context import TrialContext
@@ -76,4 +77,17 @@ def objective(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) ->
     return float(result.loss) if ctx.metric == "loss" else float(attrs[ctx.metric])
 
 
+def preflight(params: dict[str, Any]) -> None:
+    """Before a study is written: the dataset (and its `truth` edge list) is present and reads;
+    raises SweeperError with one line."""
+    p = CausalParams.model_validate(params)
+    if p.dataset == "synthetic":
+        return  # simulated from the seed: nothing to find
+    try:
+        load_dataset(p)
+    except (OSError, ValueError) as error:
+        raise SweeperError(f"dataset: {p.dataset}: {' '.join(str(error).split())}") from None
+
+
 objective.params_model = CausalParams  # type: ignore[attr-defined]
+objective.preflight = preflight  # type: ignore[attr-defined]

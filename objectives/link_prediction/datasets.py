@@ -3,14 +3,21 @@
 `dataset` names: `synthetic` (a degree-corrected stochastic block model generated from the seed,
 the offline default), `planetoid:Cora|CiteSeer|PubMed` (PyG, split with RandomLinkSplit),
 `ogbl-<name>` (the ogb package, official split and Evaluator) and `edge_list:PATH` (a CSV or TSV
-of node pairs, split by seed). Files already under `data_root` are used without downloading.
+of node pairs, split by seed). Files already under `data_root` are used without downloading:
+Planetoid's either as PyG writes them (`data_root/Cora/raw/...`, what `Planetoid(root, name)`
+downloads) or under `data_root/planetoid/Cora`. A missing dataset is downloaded only when its
+server answers within a few seconds and `$SWEEPER_OFFLINE` is unset; otherwise it is a one-line
+error naming the folders looked in, without waiting on the network.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import os.path as osp
 import random
+import socket
+import threading
 from dataclasses import dataclass, replace
 from urllib.error import URLError
 
@@ -24,6 +31,14 @@ from sweeper.errors import SweeperError
 
 #: OGB link datasets with one node type and ranking metrics that this objective trains on.
 OGB_DATASETS = ("ogbl-ddi", "ogbl-collab", "ogbl-ppa", "ogbl-citation2")
+#: Where PyG's Planetoid and the ogb package download from.
+PLANETOID_HOST = "github.com"
+OGB_HOST = "snap.stanford.edu"
+#: Seconds a download server has to accept a connection before the dataset counts as offline.
+NETWORK_PROBE_S = 5.0
+#: Set (to anything but 0) to never download: a missing dataset fails at once.
+OFFLINE_ENV = "SWEEPER_OFFLINE"
+PLANETOID_RAW = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 
 
 @dataclass(frozen=True)
@@ -185,17 +200,57 @@ def split_graph(
     )
 
 
+def planetoid_roots(name: str, data_root: str) -> list[str]:
+    """The roots `Planetoid(root, name)` may read `name` from: PyG's own layout
+    (`data_root/NAME/raw`), then `data_root/planetoid/NAME/raw`."""
+    return [data_root, osp.join(data_root, "planetoid")]
+
+
+def _has_planetoid_files(root: str, name: str) -> bool:
+    raw = osp.join(root, name, "raw")
+    return all(osp.isfile(osp.join(raw, f"ind.{name.lower()}.{part}")) for part in PLANETOID_RAW)
+
+
 def load_planetoid(name: str, data_root: str) -> Data:
-    """Cora, CiteSeer or PubMed through PyG; downloads only when the raw files are missing."""
+    """Cora, CiteSeer or PubMed through PyG, from either layout under `data_root`; downloads
+    (into `data_root/planetoid`) only when the raw files are missing and the network answers."""
     from torch_geometric.datasets import Planetoid
 
+    roots = planetoid_roots(name, data_root)
+    root = next((r for r in roots if _has_planetoid_files(r, name)), None)
+    if root is None:
+        looked = " or ".join(osp.join(r, name, "raw") for r in roots)
+        require_network(PLANETOID_HOST, f"dataset: planetoid:{name} is not in {looked}")
+        root = roots[-1]
     try:
-        return Planetoid(osp.join(data_root, "planetoid"), name)[0]
-    except OSError as error:
+        return Planetoid(root, name)[0]
+    except Exception as error:  # fsspec, aiohttp and pickle errors alike: one line
+        reason = " ".join(str(error).split()) or type(error).__name__
         raise SweeperError(
-            f"dataset: planetoid:{name} is not under {data_root}/planetoid and could not be "
-            f"downloaded ({error})"
+            f"dataset: planetoid:{name} could not be loaded from {osp.join(root, name)} "
+            f"or downloaded ({reason})"
         ) from None
+
+
+def require_network(host: str, missing: str) -> None:
+    """Return when `host` accepts a connection within NETWORK_PROBE_S seconds (DNS included);
+    else raise SweeperError `missing`, saying why nothing was downloaded."""
+    if os.environ.get(OFFLINE_ENV, "0") not in ("", "0"):
+        raise SweeperError(f"{missing} (not downloaded: ${OFFLINE_ENV} is set)")
+    answered: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, 443), timeout=NETWORK_PROBE_S).close()
+            answered.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)  # DNS has no timeout of its own
+    thread.start()
+    thread.join(NETWORK_PROBE_S)
+    if not answered:
+        raise SweeperError(f"{missing} and {host} cannot be reached to download it (offline?)")
 
 
 def read_edge_list(path: str) -> Data:
@@ -254,6 +309,8 @@ def load_ogb(name: str, data_root: str) -> LinkSplit:
             f"dataset: {folder} has no RELEASE_v1.txt (another OGB release?); ogb would ask on "
             "stdin whether to delete it: remove the folder or add the marker"
         )
+    if not osp.isdir(folder):
+        require_network(OGB_HOST, f"dataset: {name} is not in {folder}")
     try:
         with torch.serialization.safe_globals(_ogb_safe_globals()):
             dataset = PygLinkPropPredDataset(name=name, root=data_root)
@@ -323,3 +380,18 @@ def with_per_positive_negatives(
     gen = torch.Generator().manual_seed(seed)
     neg_dst = torch.randint(num_nodes, (edges.pos.size(1), num_negatives), generator=gen)
     return replace(edges, neg_per_pos=neg_dst)
+
+
+def check_dataset(dataset: str, data_root: str) -> None:
+    """Raise SweeperError with one line unless `dataset` is present (or can be downloaded) and
+    loads; what the objective's pre-flight runs before a study is written."""
+    if dataset == "synthetic":
+        return
+    if dataset.startswith("planetoid:"):
+        load_planetoid(dataset.split(":", 1)[1], data_root)
+    elif dataset.startswith("edge_list:"):
+        read_edge_list(dataset.split(":", 1)[1])
+    elif dataset.startswith("ogbl-"):
+        load_ogb(dataset, data_root)
+    else:
+        raise SweeperError(f"dataset: unknown dataset {dataset!r}")

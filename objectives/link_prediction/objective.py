@@ -12,7 +12,12 @@ import numpy as np
 import optuna
 import torch
 
-from objectives.link_prediction.datasets import LinkSplit, load_dataset, with_per_positive_negatives
+from objectives.link_prediction.datasets import (
+    LinkSplit,
+    check_dataset,
+    load_dataset,
+    with_per_positive_negatives,
+)
 from objectives.link_prediction.evaluate import parse_metric
 from objectives.link_prediction.model import build_model
 from objectives.link_prediction.params import LinkPredictionParams
@@ -89,4 +94,12 @@ def objective(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) ->
     return result.best_valid
 
 
+def preflight(params: dict[str, Any]) -> None:
+    """Before a study is written: the dataset is present (or downloadable) and loads, and its
+    optional packages (ogb for `ogbl-*`) are installed; raises SweeperError with one line."""
+    p = LinkPredictionParams.model_validate(params)
+    check_dataset(p.dataset, p.data_root)
+
+
 objective.params_model = LinkPredictionParams
+objective.preflight = preflight

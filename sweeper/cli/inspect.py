@@ -14,6 +14,7 @@ from storage.urls import resolve_storage_url
 from sweeper.cli.output import print_json, stdout
 from sweeper.cli.run import StorageOption
 from sweeper.errors import SweeperError
+from sweeper.failures import stop_message
 from sweeper.progress import format_value
 from sweeper.report.savings import ShadowSummary
 from sweeper.rerun import rerun_config
@@ -48,6 +49,12 @@ def status_command(
         f"study {status['study']} ({status['direction']}): {finished}/{status['target']} finished"
     )
     stdout.print(counts)
+    if status["stopped"] is not None:
+        stdout.print(
+            f"{stop_message(status['study'], status['stopped'])}; fix the cause, then "
+            f"`sweeper resume --study {status['study']}`",
+            markup=False,
+        )
     best = status["best"]
     if best is not None:
         stdout.print(f"best trial {best['number']}: {format_value(best['value'])} {best['params']}")

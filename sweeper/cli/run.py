@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +10,10 @@ import typer
 from optuna.trial import FrozenTrial
 
 from storage.urls import redact_url, resolve_storage_url
+from sweeper.cli import logs
 from sweeper.cli.output import stdout
-from sweeper.errors import SweeperError
+from sweeper.errors import StudyStopped, SweeperError
+from sweeper.exit_codes import ExitCode
 from sweeper.launching import RunOptions, create, launch, plan_launch, resume
 from sweeper.progress import describe_trial
 from sweeper.workers.loop import WorkerOptions, run_worker
@@ -53,6 +53,10 @@ EnqueueOption = Annotated[
     list[str] | None,
     typer.Option("--enqueue", help="JSON parameter set to run first (repeatable)."),
 ]
+VerboseOption = Annotated[
+    bool,
+    typer.Option("--verbose", help="Also show Optuna's log, every warning and tracebacks."),
+]
 
 
 def launch_command(
@@ -66,8 +70,10 @@ def launch_command(
     trials_per_device: PerDeviceOption = 1,
     threads: ThreadsOption = None,
     enqueue: EnqueueOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Create a study from its file (or continue it) and run workers until its target."""
+    logs.configure(verbose=verbose)
     plan = plan_launch(
         study_file,
         storage_url=resolve_storage_url(storage),
@@ -77,7 +83,11 @@ def launch_command(
         enqueue=enqueue or [],
     )
     options = RunOptions(
-        workers=workers, devices=devices, trials_per_device=trials_per_device, threads=threads
+        workers=workers,
+        devices=devices,
+        trials_per_device=trials_per_device,
+        threads=threads,
+        verbose=verbose,
     )
     raise typer.Exit(launch(plan, options, stdout))
 
@@ -110,14 +120,18 @@ def resume_command(
     trials_per_device: PerDeviceOption = 1,
     threads: ThreadsOption = None,
     timeout: TimeoutOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
-    """Re-queue the trials of dead workers and continue the study to its target."""
+    """Re-queue the trials of dead workers and continue the study to its target (a study its
+    failure budget stopped continues with a fresh budget)."""
+    logs.configure(verbose=verbose)
     options = RunOptions(
         workers=workers,
         devices=devices,
         trials_per_device=trials_per_device,
         threads=threads,
         timeout=timeout,
+        verbose=verbose,
     )
     raise typer.Exit(resume(resolve_storage_url(storage), study, options, stdout))
 
@@ -135,11 +149,15 @@ def worker_command(
     ordinal: Annotated[int, typer.Option("--ordinal", hidden=True)] = 0,
     deadline: Annotated[float | None, typer.Option("--deadline", hidden=True)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", hidden=True)] = False,
+    verbose: VerboseOption = False,
 ) -> None:
-    """Join an existing study from any machine: only the storage URL and the name are needed."""
+    """Join an existing study from any machine: only the storage URL and the name are needed.
+
+    `--quiet` (for workers a launcher starts) prints no line per trial and leaves the failure
+    budget's one-line message to the launcher."""
     if deadline is not None and deadline < time.time() - 86_400 * 365:
         raise SweeperError("--deadline: in the past")
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logs.configure(verbose=verbose)
     stop = StopSignals()
     stop.install()
     options = WorkerOptions(
@@ -155,7 +173,13 @@ def worker_command(
     def show(trial: FrozenTrial, metric: str) -> None:
         print(describe_trial(trial, metric), flush=True)
 
-    raise typer.Exit(run_worker(options, stop, on_trial=None if quiet else show))
+    try:
+        code = run_worker(options, stop, on_trial=None if quiet else show)
+    except StudyStopped:
+        if not quiet:
+            raise
+        code = ExitCode.FAILURE_BUDGET
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

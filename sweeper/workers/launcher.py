@@ -12,8 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from storage.urls import ENV_VAR
+from sweeper.exit_codes import ExitCode
 
 MAX_RESTARTS_PER_SLOT = 3
+#: Exits a restart cannot help: done, bad input, storage away or not writable, failure budget
+#: spent, stopped by a signal.
+_NOT_CRASHED = frozenset(ExitCode) - {ExitCode.BUG}
+#: Exits that are no error of the worker's own.
+_NOT_FAILED = (ExitCode.OK, ExitCode.SIGINT, ExitCode.SIGTERM)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -49,8 +55,10 @@ class WorkerPool:
         devices: list[str],
         threads: int,
         deadline: float | None,
+        verbose: bool = False,
     ) -> None:
         self.storage_url = storage_url
+        self.verbose = verbose
         self.study_name = study_name
         self.threads = threads
         self.deadline = deadline
@@ -72,6 +80,8 @@ class WorkerPool:
         ]  # fmt: skip
         if self.deadline is not None:
             command += ["--deadline", repr(self.deadline)]
+        if self.verbose:
+            command.append("--verbose")
         env = dict(os.environ, **{ENV_VAR: self.storage_url})
         slot.process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
 
@@ -88,8 +98,7 @@ class WorkerPool:
                 continue
             slot.exit_codes.append(code)
             slot.process = None
-            # 2: bad input, 3: storage away past its bound or not writable: a restart cannot help.
-            crashed = code < 0 or code not in (0, 2, 3, 130, 143)
+            crashed = code < 0 or code not in _NOT_CRASHED
             if crashed and slot.restarts < MAX_RESTARTS_PER_SLOT and not study_done():
                 slot.restarts += 1
                 self._spawn(slot)
@@ -122,4 +131,4 @@ class WorkerPool:
     @property
     def failed_codes(self) -> list[int]:
         """Exit codes of workers that ended with an error (not 0 or a stop)."""
-        return [c for slot in self.slots for c in slot.exit_codes if c not in (0, 130, 143)]
+        return [c for slot in self.slots for c in slot.exit_codes if c not in _NOT_FAILED]

@@ -20,7 +20,10 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from objectives.registry import resolve_objective
-from storage.engine import EXIT_STORAGE_UNAVAILABLE, StorageFault, open_storage
+from storage.engine import StorageFault, open_storage
+from sweeper.errors import StudyStopped
+from sweeper.exit_codes import ExitCode
+from sweeper.failures import enforce_budget, stop_message
 from sweeper.studies import FINISHED, load_study, stored_config, target_of
 from sweeper.workers.devices import pin_device
 from sweeper.workers.stopping import StopRequested, StopSignals
@@ -53,7 +56,8 @@ def run_worker(
     A storage that stays away longer than the study's `heartbeat.storage_outage`, or cannot
     take writes (full disk, read-only file), ends the worker with one line on stderr and exit
     code 3; its trial in flight stays RUNNING until the heartbeat (or `sweeper resume`) fails
-    and re-queues it.
+    and re-queues it. A study whose failure budget is spent (by this worker's trials or any
+    other's) raises StudyStopped before the next trial.
     """
     _quiet_expected_failures()
     try:
@@ -63,7 +67,7 @@ def run_worker(
         if outage is None:
             raise
         log.error("error: %s", outage)
-        return EXIT_STORAGE_UNAVAILABLE
+        return ExitCode.STORAGE
 
 
 class _NoTracebackForExpected(logging.Filter):
@@ -129,6 +133,9 @@ def _run_trials(
         if options.n_trials is not None and own_trials >= options.n_trials:
             break
         trials = study.get_trials(deepcopy=False)
+        stopped = enforce_budget(study, trials, config.failures)
+        if stopped is not None:
+            raise StudyStopped(stop_message(study.study_name, stopped))
         finished = sum(t.state in FINISHED for t in trials)
         running = sum(t.state == TrialState.RUNNING for t in trials)
         if finished >= target_of(study):
@@ -147,7 +154,7 @@ def _run_trials(
         own_trials += 1
         if on_trial is not None and runner.current_number is not None:
             on_trial(study.get_trials(deepcopy=False)[runner.current_number], config.metric)
-    return stop.exit_code if stop.requested else 0
+    return stop.exit_code if stop.requested else ExitCode.OK
 
 
 def _limit_threads(threads: int | None) -> None:

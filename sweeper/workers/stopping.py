@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 from types import FrameType
 
+from sweeper.exit_codes import ExitCode
+
 
 class StopRequested(KeyboardInterrupt):
     """Raised inside a running trial when the worker is told to stop (Optuna marks it FAIL)."""
@@ -27,9 +29,9 @@ class StopSignals:
         return self.signum is not None
 
     @property
-    def exit_code(self) -> int:
-        """128 + the signal number: 130 for SIGINT, 143 for SIGTERM."""
-        return 128 + (self.signum or 0)
+    def exit_code(self) -> ExitCode:
+        """130 for SIGINT, 143 for SIGTERM."""
+        return ExitCode.for_signal(self.signum or signal.SIGTERM)
 
     def install(self) -> None:
         """Handle SIGINT and SIGTERM in this (main) thread."""

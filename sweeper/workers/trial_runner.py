@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from optuna.trial import TrialState
 from sweeper.config import StudyConfig
 from sweeper.context import TrialContext
 from sweeper.dashboard.artifacts import upload_trial_health
+from sweeper.failures import FAIL_REASON_ATTR, SURPLUS_PREFIX
 from sweeper.search_space import suggest_params
 from sweeper.studies import FINISHED, target_of
 from sweeper.workers.stopping import StopSignals
@@ -69,7 +71,7 @@ class TrialRunner:
             )
             self.stop.in_trial = True
             try:
-                return self.objective(trial, params, context)
+                return _checked(self.objective(trial, params, context))
             finally:
                 self.stop.in_trial = False
                 context.flush_health()
@@ -77,7 +79,7 @@ class TrialRunner:
         except optuna.TrialPruned:
             raise
         except Exception as error:
-            trial.set_user_attr("fail_reason", describe_failure(error))
+            trial.set_user_attr(FAIL_REASON_ATTR, describe_failure(error))
             _release_gpu_memory(error)
             raise
 
@@ -89,9 +91,25 @@ class TrialRunner:
             if t.number < trial.number and (t.state in FINISHED or t.state == TrialState.RUNNING)
         ]
         if len(earlier) >= target_of(trial.study):
-            reason = "surplus: the study's target was already filled by earlier trials"
-            trial.set_user_attr("fail_reason", reason)
+            reason = f"{SURPLUS_PREFIX} the study's target was already filled by earlier trials"
+            trial.set_user_attr(FAIL_REASON_ATTR, reason)
             raise SurplusTrial(reason)
+
+
+class ObjectiveValueError(ValueError):
+    """The objective returned something that is not a finite number (Optuna fails the trial)."""
+
+
+def _checked(value: object) -> float:
+    """The objective's value; one that Optuna would fail the trial for raises instead, so the
+    trial records why (`fail_reason`) and counts against the failure budget."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ObjectiveValueError(f"the objective returned {value!r}, not a finite number")
+    return number
 
 
 def describe_failure(error: BaseException) -> str:

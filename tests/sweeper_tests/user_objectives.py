@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import optuna
 import torch
 
 from sweeper.context import TrialContext
+from sweeper.errors import SweeperError
 
 
 def out_of_memory_on_even_trials(
@@ -38,3 +40,25 @@ def nan_loss_when_lr_is_high(
         ctx.monitor.observe_loss(torch.tensor(float("nan") if sick else 1.0 / epoch))
         ctx.report(epoch, params["lr"] + 1.0 / epoch)
     return params["lr"]
+
+
+def needs_data_file(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) -> float:
+    """Fails until its data file exists (a dataset the user has not put in place yet)."""
+    path = Path(params["data_file"])
+    if not path.is_file():
+        raise SweeperError(f"dataset: {path} does not exist")
+    ctx.report(1, (params["x"] - 1.0) ** 2)
+    return (params["x"] - 1.0) ** 2
+
+
+def fails_below_zero(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) -> float:
+    """Fails for negative `x` only: a region of the space where the model cannot train."""
+    if params["x"] < 0:
+        raise ValueError(f"x={params['x']:.3f} is negative")
+    ctx.report(1, (params["x"] - 1.0) ** 2)
+    return (params["x"] - 1.0) ** 2
+
+
+def returns_nan(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) -> float:
+    """Returns NaN instead of raising (Optuna fails such a trial)."""
+    return float("nan")
