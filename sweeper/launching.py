@@ -23,18 +23,27 @@ from rich.console import Console
 
 from objectives.registry import resolve_objective, run_preflight
 from storage.engine import StorageFault, open_storage
-from storage.urls import parse_storage_url
+from storage.urls import parse_storage_url, redact_url, storage_flag
 from sweeper.config import CategoricalParam, StudyConfig, load_config, parse_config
 from sweeper.errors import StudyStopped, SweeperError
 from sweeper.exit_codes import ExitCode
 from sweeper.failures import clear_stop, stop_message, stopped_of
-from sweeper.progress import ProgressView
+from sweeper.progress import (
+    ProgressView,
+    closing_line,
+    header_line,
+    nothing_to_do_line,
+    stopped_line,
+)
 from sweeper.studies import (
+    FINISHED,
     create_or_continue,
     enqueue_trials,
     finished_count,
     load_study,
+    set_target,
     target_of,
+    trials_in_flight,
 )
 from sweeper.workers.devices import assign_devices, parse_devices
 from sweeper.workers.launcher import WorkerPool
@@ -207,9 +216,23 @@ def launch(plan: LaunchPlan, options: RunOptions, console: Console) -> int:
     try:
         study = create(plan)
         _restart_if_stopped(study, console)
+        _say_if_joining(study, len(devices), console)
     except StorageFault as fault:
         return _report_fault(fault)
     return follow(plan.storage_url, study, plan.config, devices, options, console)
+
+
+def _say_if_joining(study: optuna.Study, workers: int, console: Console) -> None:
+    """One line when another launch or worker is running the study: this launch joins it."""
+    in_flight = trials_in_flight(study)
+    if in_flight and finished_count(study) < target_of(study):
+        console.print(
+            f"study {study.study_name} is already running ({in_flight} trial"
+            f"{'s' if in_flight != 1 else ''} in flight); joining it with {workers} worker"
+            f"{'s' if workers != 1 else ''}",
+            markup=False,
+            highlight=False,
+        )
 
 
 def _restart_if_stopped(study: optuna.Study, console: Console) -> None:
@@ -226,8 +249,19 @@ def _report_fault(fault: StorageFault) -> int:
     return ExitCode.STORAGE
 
 
-def resume(storage_url: str, study_name: str, options: RunOptions, console: Console) -> int:
-    """Fail the stale RUNNING trials of dead workers (they are re-queued) and finish the study."""
+def resume(
+    storage_url: str,
+    study_name: str,
+    options: RunOptions,
+    console: Console,
+    *,
+    n_trials: int | None = None,
+    add_trials: int | None = None,
+) -> int:
+    """Fail the stale RUNNING trials of dead workers (they are re-queued) and finish the study;
+    `n_trials` sets a new target, `add_trials` raises the target by that many trials."""
+    if n_trials is not None and add_trials is not None:
+        raise SweeperError("resume: use --n-trials N (a new target) or --add-trials N, not both")
     devices = assign_devices(
         parse_devices(options.devices), options.workers, options.trials_per_device
     )
@@ -240,11 +274,23 @@ def resume(storage_url: str, study_name: str, options: RunOptions, console: Cons
             study, config.heartbeat.max_retry, grace_period=config.heartbeat.grace_period
         )
         _restart_if_stopped(study, console)
+        _change_target(study, n_trials, add_trials, console)
     except StorageFault as fault:
         return _report_fault(fault)
     if recovered:
         console.print(f"re-queued trials of dead workers: {recovered}", highlight=False)
     return follow(storage_url, study, config, devices, options, console)
+
+
+def _change_target(
+    study: optuna.Study, n_trials: int | None, add_trials: int | None, console: Console
+) -> None:
+    """Set the target from `--n-trials` or raise it by `--add-trials`, saying so."""
+    old = target_of(study)
+    new = n_trials if n_trials is not None else old + add_trials if add_trials else old
+    if new != old:
+        set_target(study, new)
+        console.print(f"target: {old} -> {new} trials", markup=False, highlight=False)
 
 
 def follow(
@@ -260,6 +306,21 @@ def follow(
     deadline = time.time() + timeout if timeout else None
     threads = options.threads or max(1, (os.cpu_count() or 1) // len(devices))
     target = target_of(study)
+    flag = storage_flag(storage_url)
+    trials = study.get_trials(deepcopy=False)
+    finished = sum(t.state in FINISHED for t in trials)
+    if finished >= target:
+        console.print(
+            nothing_to_do_line(finished, target, study.study_name, flag),
+            markup=False,
+            highlight=False,
+        )
+        return ExitCode.OK
+    console.print(
+        header_line(study.study_name, redact_url(storage_url), devices, target, finished),
+        markup=False,
+        highlight=False,
+    )
     pool = WorkerPool(
         storage_url=storage_url,
         study_name=study.study_name,
@@ -278,7 +339,11 @@ def follow(
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with ProgressView(
-            target=target, metric=config.metric, direction=config.direction, console=console
+            target=target,
+            metric=config.metric,
+            direction=config.direction,
+            console=console,
+            already=trials,
         ) as view:
             pool.start()
             while True:
@@ -305,15 +370,41 @@ def follow(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    finished = finished_count(study)
     if received:
+        line = stopped_line(finished, target, study.study_name, flag)
+        console.print(line, markup=False, highlight=False)
         return ExitCode.for_signal(received[0])
-    if finished_count(study) >= target:
+    if finished >= target:
+        _say_done(study, config, target, view.elapsed, flag, console)
         return ExitCode.OK
     stopped = stopped_of(study)
     if stopped is not None:
         raise StudyStopped(stop_message(study.study_name, stopped))
     if deadline is not None and time.time() >= deadline:
+        _say_done(study, config, target, view.elapsed, flag, console)
         return ExitCode.OK
     if ExitCode.STORAGE in pool.failed_codes:
         return ExitCode.STORAGE
     return ExitCode.BUG if pool.failed_codes else ExitCode.OK
+
+
+def _say_done(
+    study: optuna.Study,
+    config: StudyConfig,
+    target: int,
+    elapsed: float,
+    flag: str,
+    console: Console,
+) -> None:
+    """The closing line: counts, the best trial and the next command."""
+    line = closing_line(
+        study.get_trials(deepcopy=False),
+        study=study.study_name,
+        target=target,
+        metric=config.metric,
+        direction=config.direction,
+        elapsed=elapsed,
+        storage_flag=flag,
+    )
+    console.print(line, markup=False, highlight=False)

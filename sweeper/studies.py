@@ -7,6 +7,7 @@ and the study name.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -44,6 +45,7 @@ def create_or_continue(storage: RDBStorage, config: StudyConfig) -> optuna.Study
     failure budget is stored for every worker.
     """
     if study_exists(storage, config.study):
+        _wait_for_stored_config(storage, config.study)
         study, stored = load_study(storage, config.study)
         difference = first_difference(stored.stored(), config.stored())
         if difference is not None:
@@ -57,18 +59,30 @@ def create_or_continue(storage: RDBStorage, config: StudyConfig) -> optuna.Study
             failures = config.failures.model_dump(mode="json")
             study.set_user_attr(CONFIG_ATTR, {**stored.stored(), "failures": failures})
         return study
-    study = optuna.create_study(
-        storage=storage,
-        study_name=config.study,
-        direction=config.direction,
-        sampler=build_sampler(config),
-        pruner=build_pruner(config.pruner),
-    )
+    try:
+        study = optuna.create_study(
+            storage=storage,
+            study_name=config.study,
+            direction=config.direction,
+            sampler=build_sampler(config),
+            pruner=build_pruner(config.pruner),
+        )
+    except optuna.exceptions.DuplicatedStudyError:  # another launch created it just now
+        _wait_for_stored_config(storage, config.study)
+        return create_or_continue(storage, config)
     study.set_metric_names([config.metric])
     study.set_user_attr(CONFIG_ATTR, config.stored())
     study.set_user_attr(TARGET_ATTR, config.n_trials)
     enqueue_trials(study, config, config.enqueue)  # at creation only: never queued twice
     return study
+
+
+def _wait_for_stored_config(storage: RDBStorage, name: str, timeout_s: float = 30.0) -> None:
+    """A study another process created a moment ago gets its study file an instant later."""
+    study_id = storage.get_study_id_from_name(name)
+    end = time.monotonic() + timeout_s
+    while CONFIG_ATTR not in storage.get_study_user_attrs(study_id) and time.monotonic() < end:
+        time.sleep(0.1)
 
 
 def enqueue_trials(study: optuna.Study, config: StudyConfig, sets: list[dict[str, Any]]) -> None:
@@ -91,18 +105,15 @@ def stored_config(storage: RDBStorage, name: str) -> StudyConfig:
     return parse_config(attrs[CONFIG_ATTR])
 
 
-def load_study(
-    storage: RDBStorage, name: str, *, worker_ordinal: int = 0
-) -> tuple[optuna.Study, StudyConfig]:
-    """Reopen a study with the sampler and pruner of its stored file."""
+def load_study(storage: RDBStorage, name: str) -> tuple[optuna.Study, StudyConfig]:
+    """Reopen a study with the sampler and pruner of its stored file (a seeded sampler draws
+    each trial from a stream of its own, whichever process runs it: see `sweeper.samplers`)."""
     config = stored_config(storage, name)
-    study_id = storage.get_study_id_from_name(name)
-    started = [
-        t for t in storage.get_all_trials(study_id, deepcopy=False) if t.state != TrialState.WAITING
-    ]
-    sampler = build_sampler(config, worker_ordinal=worker_ordinal, started_trials=len(started))
     study = optuna.load_study(
-        study_name=name, storage=storage, sampler=sampler, pruner=build_pruner(config.pruner)
+        study_name=name,
+        storage=storage,
+        sampler=build_sampler(config),
+        pruner=build_pruner(config.pruner),
     )
     return study, config
 
@@ -110,6 +121,21 @@ def load_study(
 def target_of(study: optuna.Study) -> int:
     """How many finished (COMPLETE or PRUNED) trials the study should reach."""
     return int(study.user_attrs.get(TARGET_ATTR, 0))
+
+
+def set_target(study: optuna.Study, target: int) -> None:
+    """Make `target` finished trials the study's goal (workers anywhere read it each trial)."""
+    study.set_user_attr(TARGET_ATTR, target)
+
+
+def trials_in_flight(study: optuna.Study) -> int:
+    """RUNNING trials whose worker still beats (another launch or worker is running them)."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    storage = study._storage
+    if not running or not isinstance(storage, RDBStorage) or storage.heartbeat_interval is None:
+        return len(running)
+    stale = set(storage._get_stale_trial_ids(study._study_id))
+    return sum(t._trial_id not in stale for t in running)
 
 
 def count_states(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:

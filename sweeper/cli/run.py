@@ -121,6 +121,12 @@ def resume_command(
     threads: ThreadsOption = None,
     timeout: TimeoutOption = None,
     verbose: VerboseOption = False,
+    n_trials: Annotated[
+        int | None, typer.Option("--n-trials", min=1, help="A new target of finished trials.")
+    ] = None,
+    add_trials: Annotated[
+        int | None, typer.Option("--add-trials", min=1, help="Raise the target by N trials.")
+    ] = None,
 ) -> None:
     """Re-queue the trials of dead workers and continue the study to its target (a study its
     failure budget stopped continues with a fresh budget)."""
@@ -133,7 +139,9 @@ def resume_command(
         timeout=timeout,
         verbose=verbose,
     )
-    raise typer.Exit(resume(resolve_storage_url(storage), study, options, stdout))
+    url = resolve_storage_url(storage)
+    code = resume(url, study, options, stdout, n_trials=n_trials, add_trials=add_trials)
+    raise typer.Exit(code)
 
 
 def worker_command(

@@ -120,7 +120,7 @@ def _run_trials(
         must_exist=True,
         outage_s=config.heartbeat.storage_outage,
     )
-    study, config = load_study(storage, options.study_name, worker_ordinal=options.ordinal)
+    study, config = load_study(storage, options.study_name)
     objective = resolve_objective(config.objective)
     _limit_threads(options.threads)
     runner = TrialRunner(
