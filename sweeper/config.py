@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sweeper.errors import SweeperError
+from sweeper.errors import SweeperError, did_you_mean
 from sweeper.health.config import HealthConfig
 
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -239,7 +239,7 @@ def format_validation_error(error: ValidationError) -> str:
     path = " -> ".join(str(part) for part in loc)
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
-        message = "unknown field"
+        message = "unknown field" + did_you_mean(str(loc[-1]), _fields_at(loc[:-1]))
     elif first["type"] == "missing":
         message = "required field is missing"
     shown = first.get("input")
@@ -249,6 +249,22 @@ def format_validation_error(error: ValidationError) -> str:
     ):
         got = f" (got {shown!r})"
     return f"{path or 'study file'}: {message}{got}"
+
+
+def _fields_at(loc: list[Any]) -> list[str]:
+    """The field names the study file allows at a location (for "did you mean")."""
+    if not loc:
+        return list(StudyConfig.model_fields)
+    sections: dict[str, type[BaseModel]] = {
+        "sampler": SamplerConfig,
+        "pruner": PrunerConfig,
+        "heartbeat": HeartbeatConfig,
+    }
+    if len(loc) == 1 and loc[0] in sections:
+        return list(sections[str(loc[0])].model_fields)
+    if len(loc) == 2 and loc[0] == "space":
+        return sorted({*FloatParam.model_fields, *IntParam.model_fields, "choices"})
+    return []
 
 
 def parse_config(data: Any) -> StudyConfig:

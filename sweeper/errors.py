@@ -11,3 +11,11 @@ class SweeperError(Exception):
 
 class StudyStopped(SweeperError):
     """The study's failure budget is spent: its workers take no more trials until a resume."""
+
+
+def did_you_mean(name: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
+    """` (did you mean 'quickstart'?)` for the closest known name, or "" when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -25,7 +25,7 @@ from objectives.registry import resolve_objective, run_preflight
 from storage.engine import StorageFault, open_storage
 from storage.urls import parse_storage_url, redact_url, storage_flag
 from sweeper.config import CategoricalParam, StudyConfig, load_config, parse_config
-from sweeper.errors import StudyStopped, SweeperError
+from sweeper.errors import StudyStopped, SweeperError, did_you_mean
 from sweeper.exit_codes import ExitCode
 from sweeper.failures import clear_stop, stop_message, stopped_of
 from sweeper.progress import (
@@ -155,7 +155,9 @@ def _validate(
         name = str(first["loc"][0]) if first["loc"] else "?"
         place = where or (f"space -> {name}" if name in config.space else f"params -> {name}")
         message = "unknown parameter" if first["type"] == "extra_forbidden" else first["msg"]
-        raise SweeperError(f"{place}: {message} for objective '{config.objective}'") from None
+        known = list(model.model_fields)
+        hint = did_you_mean(name, known) if name not in known else ""
+        raise SweeperError(f"{place}: {message} for objective '{config.objective}'{hint}") from None
 
 
 def parse_enqueued(text: str, config: StudyConfig) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from sweeper.config import StudyConfig, first_difference, parse_config
-from sweeper.errors import SweeperError
+from sweeper.errors import SweeperError, did_you_mean
 from sweeper.pruners.factory import build_pruner
 from sweeper.samplers import build_sampler
 
@@ -94,10 +94,18 @@ def enqueue_trials(study: optuna.Study, config: StudyConfig, sets: list[dict[str
         study.enqueue_trial(params, user_attrs=user_attrs)
 
 
+def missing_study(storage: RDBStorage, name: str) -> str:
+    """`study 'x' does not exist in sqlite:///sweeps.db (did you mean 'y'?)`: where we looked
+    (password redacted) and the closest name there."""
+    where = getattr(storage, "shown_url", None) or "this storage"
+    known = [summary.study_name for summary in storage.get_all_studies()]
+    return f"study '{name}' does not exist in {where}{did_you_mean(name, known)}"
+
+
 def stored_config(storage: RDBStorage, name: str) -> StudyConfig:
     """The study file kept inside a study created by this service."""
     if not study_exists(storage, name):
-        raise SweeperError(f"study '{name}' does not exist in this storage")
+        raise SweeperError(missing_study(storage, name))
     study_id = storage.get_study_id_from_name(name)
     attrs = storage.get_study_user_attrs(study_id)
     if CONFIG_ATTR not in attrs:

@@ -8,6 +8,7 @@ from typing import Any
 import optuna
 
 from sweeper.failures import stopped_of
+from sweeper.health.series import SERIES_ATTR
 from sweeper.report.savings import shadow_summary
 from sweeper.studies import best_trial, count_states, json_safe, prune_reasons, target_of
 
@@ -20,18 +21,29 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def trial_summary(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
-    """One trial as `status --json` prints it (a queued trial shows the parameters it will run)."""
-    return {
+def trial_summary(trial: optuna.trial.FrozenTrial, *, series: bool = False) -> dict[str, Any]:
+    """One trial as `status --json` prints it (a queued trial shows the parameters it will run).
+
+    The per-epoch series (the reported values and the health history, most of a study's bytes)
+    come only with `series=True`; the summary keeps how many epochs were reported.
+    """
+    summary = {
         "number": trial.number,
         "state": trial.state.name,
         "value": json_safe(trial.value),
         "params": trial.params or dict(trial.system_attrs.get("fixed_params", {})),
-        "user_attrs": {k: json_safe(v) for k, v in trial.user_attrs.items()},
-        "intermediate_values": {str(k): json_safe(v) for k, v in trial.intermediate_values.items()},
+        "user_attrs": {
+            k: json_safe(v) for k, v in trial.user_attrs.items() if series or k != SERIES_ATTR
+        },
+        "epochs": len(trial.intermediate_values),
         "datetime_start": _iso(trial.datetime_start),
         "datetime_complete": _iso(trial.datetime_complete),
     }
+    if series:
+        summary["intermediate_values"] = {
+            str(k): json_safe(v) for k, v in trial.intermediate_values.items()
+        }
+    return summary
 
 
 def best_summary(study: optuna.Study) -> dict[str, Any] | None:
@@ -42,8 +54,8 @@ def best_summary(study: optuna.Study) -> dict[str, Any] | None:
     return {"number": best.number, "value": json_safe(best.value), "params": best.params}
 
 
-def study_status(study: optuna.Study) -> dict[str, Any]:
-    """Everything `status --study NAME --json` prints."""
+def study_status(study: optuna.Study, *, series: bool = False) -> dict[str, Any]:
+    """Everything `status NAME --json` prints (`--series` adds each trial's per-epoch series)."""
     trials = study.get_trials(deepcopy=False)
     return {
         "study": study.study_name,
@@ -54,7 +66,7 @@ def study_status(study: optuna.Study) -> dict[str, Any]:
         "best": best_summary(study),
         "prune_reasons": prune_reasons(trials),
         "would_prune": _shadow(trials),
-        "trials": [trial_summary(t) for t in trials],
+        "trials": [trial_summary(t, series=series) for t in trials],
     }
 
 

@@ -15,7 +15,7 @@ import typer
 
 from storage.engine import StorageFault
 from storage.urls import redact_text
-from sweeper.cli import browse, inspect, logs, manage, run
+from sweeper.cli import browse, inspect, logs, manage, root, run
 from sweeper.cli.output import stderr
 from sweeper.errors import StudyStopped, SweeperError
 from sweeper.exit_codes import ExitCode
@@ -27,6 +27,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+root.register(app)
 run.register(app)
 inspect.register(app)
 manage.register(app)

@@ -14,8 +14,9 @@ from storage.engine import open_storage
 from storage.urls import redact_url, resolve_storage_url
 from sweeper.cli.output import stderr, stdout
 from sweeper.cli.run import StorageOption
+from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name, study_name
 from sweeper.errors import SweeperError
-from sweeper.studies import load_study
+from sweeper.studies import load_study, missing_study
 
 
 @contextmanager
@@ -29,6 +30,8 @@ def _spinner(console: Console, text: str) -> Iterator[Callable[[str], None]]:
 
 
 def dashboard_command(
+    name: StudyArgument = None,
+    study: StudyFlag = None,
     storage: StorageOption = None,
     host: Annotated[
         str, typer.Option("--host", help="Address to bind (loopback unless you mean it).")
@@ -52,11 +55,17 @@ def dashboard_command(
         url_of,
     )
 
+    study = study_name(name, study, command="dashboard")
     url = resolve_storage_url(storage)
     warning = public_host_warning(host)
     if warning:
         stderr.print(warning, markup=False)
     store = open_dashboard_storage(url)
+    page = ""
+    if study is not None:
+        if study not in {s.study_name for s in store.get_all_studies()}:
+            raise SweeperError(missing_study(store, study))
+        page = f"studies/{store.get_study_id_from_name(study)}"
     directory, note = choose_artifact_dir(store, url, artifacts)
     if note:
         stderr.print(note, markup=False)
@@ -66,7 +75,7 @@ def dashboard_command(
     server = bind(dashboard_app(store, directory), host, port)
     annotator.start()
     stdout.print(
-        f"optuna-dashboard on {url_of(server, host)} (storage {redact_url(url)}, "
+        f"optuna-dashboard on {url_of(server, host)}{page} (storage {redact_url(url)}, "
         f"artifacts {directory}); Ctrl-C stops it",
         markup=False,
     )
@@ -80,7 +89,8 @@ def dashboard_command(
 
 
 def report_command(
-    study: Annotated[str, typer.Option("--study", help="Study name.")],
+    name: StudyArgument = None,
+    study: StudyFlag = None,
     storage: StorageOption = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path(
         "report.html"
@@ -89,6 +99,7 @@ def report_command(
     """Write one self-contained HTML report of a study (opens offline)."""
     from sweeper.report.html import build_report
 
+    study = required_study_name(name, study, command="report")
     url = resolve_storage_url(storage)
     with _spinner(stdout, f"report on {study}") as step:
         loaded, config = load_study(open_storage(url, must_exist=True), study)

@@ -13,6 +13,7 @@ from storage.engine import open_storage
 from storage.urls import resolve_storage_url
 from sweeper.cli.output import print_json, stdout
 from sweeper.cli.run import StorageOption
+from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name, study_name
 from sweeper.errors import SweeperError
 from sweeper.failures import stop_message
 from sweeper.progress import format_value
@@ -25,11 +26,16 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.
 
 
 def status_command(
+    name: StudyArgument = None,
     study: Annotated[str | None, typer.Option("--study", help="One study in detail.")] = None,
     storage: StorageOption = None,
     as_json: JsonOption = False,
+    series: Annotated[
+        bool, typer.Option("--series", help="With --json: each trial's per-epoch health series.")
+    ] = False,
 ) -> None:
-    """Counts per state, the best trial and why trials were pruned."""
+    """Counts per state, the best trial and why trials were pruned (every study without a name)."""
+    study = study_name(name, study, command="status")
     store = open_storage(resolve_storage_url(storage), must_exist=True)
     if study is None:
         rows = studies_overview(store)
@@ -39,7 +45,7 @@ def status_command(
             _print_overview(rows)
         return
     loaded, _ = load_study(store, study)
-    status = study_status(loaded)
+    status = study_status(loaded, series=series)
     if as_json:
         print_json(status)
         return
@@ -66,23 +72,41 @@ def status_command(
         stdout.print(ShadowSummary(**status["would_prune"]).sentence())
 
 
+#: Overview columns, least needed last: dropped from the end when the terminal is too narrow.
+_OVERVIEW_COLUMNS = ("finished/target", "best", "COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+
+
 def _print_overview(rows: list[dict[str, Any]]) -> None:
     if not rows:
         stdout.print("no studies")
         return
-    table = Table(
-        "study", "finished/target", "COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING", "best"
-    )
-    for row in rows:
-        counts = row["counts"]
-        finished = counts["COMPLETE"] + counts["PRUNED"]
-        table.add_row(
-            row["study"],
-            f"{finished}/{row['target']}",
-            *(str(counts[s]) for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")),
-            format_value(row["best_value"]),
-        )
+    cells = [_overview_cells(row) for row in rows]
+    names = [row["study"] for row in rows]
+    shown = list(_OVERVIEW_COLUMNS)
+
+    def width(columns: list[str]) -> int:  # rich draws 3 characters around each column
+        widths = [max(len("study"), *map(len, names))]
+        widths += [max(len(c), *(len(cell[c]) for cell in cells)) for c in columns]
+        return sum(w + 3 for w in widths) + 1
+
+    while shown and width(shown) > stdout.width:
+        shown.pop()
+    table = Table("study", *shown)
+    table.columns[0].no_wrap = True  # a study's name is never cut: other columns go first
+    table.columns[0].overflow = "fold"
+    for name, cell in zip(names, cells, strict=True):
+        table.add_row(name, *(cell[c] for c in shown))
     stdout.print(table)
+
+
+def _overview_cells(row: dict[str, Any]) -> dict[str, str]:
+    counts = row["counts"]
+    states = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+    return {
+        "finished/target": f"{counts['COMPLETE'] + counts['PRUNED']}/{row['target']}",
+        "best": format_value(row["best_value"]),
+        **{state: str(counts[state]) for state in states},
+    }
 
 
 def list_command(storage: StorageOption = None, as_json: JsonOption = False) -> None:
@@ -95,7 +119,8 @@ def list_command(storage: StorageOption = None, as_json: JsonOption = False) -> 
 
 
 def best_command(
-    study: Annotated[str, typer.Option("--study", help="Study name.")],
+    name: StudyArgument = None,
+    study: StudyFlag = None,
     storage: StorageOption = None,
     as_json: JsonOption = False,
     output: Annotated[
@@ -103,6 +128,7 @@ def best_command(
     ] = None,
 ) -> None:
     """The best value and parameters; `--output` writes a study file that reruns them."""
+    study = required_study_name(name, study, command="best")
     loaded, config = load_study(open_storage(resolve_storage_url(storage), must_exist=True), study)
     best = best_trial(loaded)
     if best is None:
@@ -118,8 +144,8 @@ def best_command(
         print_json(summary)
     else:
         stdout.print(f"best trial {best.number}: {config.metric}={format_value(best.value)}")
-        for name, value in best.params.items():
-            stdout.print(f"  {name}: {value}")
+        for param, value in best.params.items():
+            stdout.print(f"  {param}: {value}")
         if output is not None:
             stdout.print(f"wrote {output}")
 

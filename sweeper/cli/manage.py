@@ -12,21 +12,25 @@ from storage.engine import open_storage
 from storage.urls import redact_url, resolve_storage_url
 from sweeper.cli.output import stdout
 from sweeper.cli.run import StorageOption
+from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name
 from sweeper.errors import SweeperError
+from sweeper.studies import missing_study
 
 
 def delete_command(
-    study: Annotated[str, typer.Option("--study", help="Study name.")],
+    name: StudyArgument = None,
+    study: StudyFlag = None,
     storage: StorageOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Really delete it.")] = False,
 ) -> None:
     """Delete a study and all its trials (asks for --yes)."""
+    study = required_study_name(name, study, command="delete")
     if not yes:
         raise SweeperError(f"delete: pass --yes to delete study '{study}' and all its trials")
     url = resolve_storage_url(storage)
     store = open_storage(url, must_exist=True)
     if study not in optuna.get_all_study_names(store):
-        raise SweeperError(f"study '{study}' does not exist in {redact_url(url)}")
+        raise SweeperError(missing_study(store, study))
     optuna.delete_study(study_name=study, storage=store)
     stdout.print(f"deleted study {study}")
 

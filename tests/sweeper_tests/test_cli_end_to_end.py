@@ -27,7 +27,7 @@ def write_study(
 
 
 def status_of(url: str, name: str = "toy") -> dict:
-    result = run_cli("status", "--study", name, "--storage", url, "--json")
+    result = run_cli("status", "--study", name, "--storage", url, "--json", "--series")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -107,7 +107,7 @@ def test_report_on_a_missing_study_is_one_line_and_exit_2(
 ) -> None:
     done = run_cli("report", "--study", "nope", "--storage", browse_study.url, cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr == "error: study 'nope' does not exist in this storage\n"
+    assert done.stderr == f"error: study 'nope' does not exist in {browse_study.url}\n"
     assert not (tmp_path / "report.html").exists()
 
 
