@@ -12,12 +12,17 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages._rdb import models as rdb_models
+from optuna.storages._rdb.storage import _create_scoped_session
+from optuna.trial import TrialState
+from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -123,6 +128,17 @@ class ResilientRDBStorage(RDBStorage):
             return None
         return StorageFault(f"storage: cannot write to {self.shown_url}: {reason}")
 
+    def set_trial_state_values(
+        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+    ) -> bool:
+        """As RDBStorage's, but taking a queued trial (WAITING -> RUNNING) is one conditional
+        UPDATE, so two workers can never both take it. (RDBStorage reads the state before it
+        writes; on SQLite that read is outside the write's transaction, and both workers then
+        ran the same queued trial.)"""
+        if state == TrialState.RUNNING and values is None:
+            return self._retrying(_claim_waiting_trial, trial_id)
+        return self._retrying(RDBStorage.set_trial_state_values, trial_id, state, values)
+
     def record_heartbeat(self, trial_id: int) -> None:
         """Beat for a running trial; when the storage is away past the bound or cannot take
         writes, skip the beat quietly (the worker's main thread reports the problem)."""
@@ -132,13 +148,37 @@ class ResilientRDBStorage(RDBStorage):
             pass
 
 
+def _claim_waiting_trial(storage: RDBStorage, trial_id: int) -> bool:
+    """Mark a WAITING trial RUNNING in one statement; False when another process took it first
+    (Optuna's UpdateFinishedTrialError when it has finished meanwhile)."""
+    trial_model = rdb_models.TrialModel
+    claim = (
+        update(trial_model)
+        .where(trial_model.trial_id == trial_id, trial_model.state == TrialState.WAITING)
+        .values(
+            {trial_model.state: TrialState.RUNNING, trial_model._datetime_start_utc: _utc_now()}
+        )
+    )
+    with _create_scoped_session(storage.scoped_session) as session:
+        if session.execute(claim).rowcount == 1:
+            return True
+        trial = rdb_models.TrialModel.find_or_raise_by_id(trial_id, session)
+        storage.check_trial_is_updatable(trial_id, trial.state)
+    return False
+
+
+def _utc_now() -> datetime:
+    """Naive UTC, as RDBStorage stores trial times."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 _OUTAGE_LOCK = threading.Lock()
 _RETRIED = (
     "create_new_study", "delete_study", "set_study_user_attr", "set_study_system_attr",
     "get_study_id_from_name", "get_study_name_from_id", "get_study_directions",
     "get_study_user_attrs", "get_study_system_attrs", "get_trial_user_attrs",
     "get_trial_system_attrs", "get_all_studies", "create_new_trial", "set_trial_param",
-    "get_trial_param", "set_trial_state_values", "set_trial_intermediate_value",
+    "get_trial_param", "set_trial_intermediate_value",
     "set_trial_user_attr", "set_trial_system_attr", "get_trial_id_from_study_id_trial_number",
     "get_trial", "get_all_trials", "get_best_trial", "_get_stale_trial_ids",
     # the private calls Optuna's _CachedStorage makes on its backend

@@ -232,7 +232,7 @@ def load_planetoid(name: str, data_root: str) -> Data:
         ) from None
 
 
-def require_network(host: str, missing: str) -> None:
+def require_network(host: str, missing: str, *, port: int = 443) -> None:
     """Return when `host` accepts a connection within NETWORK_PROBE_S seconds (DNS included);
     else raise SweeperError `missing`, saying why nothing was downloaded."""
     if os.environ.get(OFFLINE_ENV, "0") not in ("", "0"):
@@ -241,7 +241,7 @@ def require_network(host: str, missing: str) -> None:
 
     def probe() -> None:
         try:
-            socket.create_connection((host, 443), timeout=NETWORK_PROBE_S).close()
+            socket.create_connection((host, port), timeout=NETWORK_PROBE_S).close()
             answered.append(True)
         except OSError:
             pass

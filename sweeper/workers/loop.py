@@ -151,10 +151,23 @@ def _run_trials(
         except StopRequested:
             _requeue_interrupted(study, runner.current_number, config.heartbeat.max_retry)
             break
+        except ValueError:
+            if not _told_elsewhere(study, runner.current_number):
+                raise
+            continue
         own_trials += 1
         if on_trial is not None and runner.current_number is not None:
             on_trial(study.get_trials(deepcopy=False)[runner.current_number], config.metric)
     return stop.exit_code if stop.requested else ExitCode.OK
+
+
+def _told_elsewhere(study: optuna.Study, number: int | None) -> bool:
+    """Whether Optuna's "Cannot tell a FAIL trial" means another process finished this trial
+    while it ran (another worker's stale-heartbeat check failed it when this worker stalled
+    past the grace period): it is recorded once, and this worker goes on to the next one."""
+    if number is None:
+        return False
+    return study.get_trials(deepcopy=False)[number].state.is_finished()
 
 
 def _limit_threads(threads: int | None) -> None:

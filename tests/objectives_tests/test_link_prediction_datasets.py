@@ -3,12 +3,20 @@ reading tiny datasets written in their on-disk formats (offline)."""
 
 from __future__ import annotations
 
+import socket
 import sys
+import time
 
 import pytest
 import torch
 
-from objectives.link_prediction.datasets import load_dataset, synthetic_graph
+from objectives.link_prediction.datasets import (
+    NETWORK_PROBE_S,
+    OFFLINE_ENV,
+    load_dataset,
+    require_network,
+    synthetic_graph,
+)
 from sweeper.errors import SweeperError
 from tests.objectives_tests.link_prediction_files import write_tiny_ogbl_ddi, write_tiny_planetoid
 
@@ -82,6 +90,39 @@ def test_tiny_planetoid_raw_files_load_through_pyg_and_split_by_seed(tmp_path):
     assert torch.equal(split.valid.pos, again.valid.pos)
     other = load_dataset("planetoid:Cora", data_root=str(tmp_path), seed=1)
     assert not torch.equal(split.valid.pos, other.valid.pos)
+
+
+def test_planetoid_files_in_pygs_own_layout_load_without_a_planetoid_folder(tmp_path):
+    num_edges = write_tiny_planetoid(tmp_path, "Cora")  # tmp/Cora/raw, as Planetoid(root) does
+    split = load_dataset("planetoid:Cora", data_root=str(tmp_path), seed=0)
+    total = split.train_pos.size(1) + split.valid.pos.size(1) + split.test.pos.size(1)
+    assert total == num_edges
+    assert not (tmp_path / "planetoid").exists(), "nothing downloaded or copied"
+
+
+def test_a_missing_planetoid_dataset_offline_names_both_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+    with pytest.raises(SweeperError) as raised:
+        load_dataset("planetoid:PubMed", data_root=str(tmp_path))
+    assert str(raised.value) == (
+        f"dataset: planetoid:PubMed is not in {tmp_path}/PubMed/raw or "
+        f"{tmp_path}/planetoid/PubMed/raw (not downloaded: $SWEEPER_OFFLINE is set)"
+    )
+
+
+def test_a_download_server_that_does_not_answer_is_given_up_within_the_probe_time():
+    # A real server whose accept queue is full: the kernel drops further connection attempts
+    # unanswered, as a firewalled network does.
+    with socket.socket() as server, socket.socket() as first:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        first.connect(("127.0.0.1", port))  # fills the queue; never accepted
+        start = time.monotonic()
+        with pytest.raises(SweeperError, match=r"cannot be reached to download it \(offline\?\)$"):
+            require_network("127.0.0.1", "dataset: x is not in data/x", port=port)
+        seconds = time.monotonic() - start
+    assert NETWORK_PROBE_S - 1 <= seconds < NETWORK_PROBE_S + 2
 
 
 @pytest.mark.parametrize("delimiter, header", [(",", "source,target\n"), ("\t", "")])

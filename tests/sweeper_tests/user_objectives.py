@@ -62,3 +62,17 @@ def fails_below_zero(trial: optuna.Trial, params: dict[str, Any], ctx: TrialCont
 def returns_nan(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) -> float:
     """Returns NaN instead of raising (Optuna fails such a trial)."""
     return float("nan")
+
+
+def with_a_failing_preflight(
+    trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext
+) -> float:
+    """Never runs: its pre-flight refuses every launch."""
+    return params["x"]
+
+
+def _no_gpu_driver(params: dict[str, Any]) -> None:
+    raise FileNotFoundError(f"no GPU driver at x={params['x']}")
+
+
+with_a_failing_preflight.preflight = _no_gpu_driver  # type: ignore[attr-defined]
