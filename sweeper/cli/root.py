@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 import typer.core
 
+from sweeper.exit_codes import ExitCode
+
 
 def version_line() -> str:
     """`gnn-sweeper 0.1.0 (optuna 5.0.0, Python 3.11.7)`."""
@@ -25,7 +27,7 @@ def version_line() -> str:
 def _print_version(value: bool) -> None:
     if value:
         print(version_line())
-        raise typer.Exit(0)
+        raise typer.Exit(ExitCode.OK)
 
 
 def root_callback(
