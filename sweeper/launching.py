@@ -23,8 +23,15 @@ from rich.console import Console
 
 from objectives.registry import resolve_objective, run_preflight
 from storage.engine import StorageFault, open_storage
+from storage.peek import peek_study
 from storage.urls import parse_storage_url, redact_url, storage_flag
-from sweeper.config import CategoricalParam, StudyConfig, load_config, parse_config
+from sweeper.config import (
+    CategoricalParam,
+    StudyConfig,
+    first_difference,
+    load_config,
+    parse_config,
+)
 from sweeper.errors import StudyStopped, SweeperError, did_you_mean
 from sweeper.exit_codes import ExitCode
 from sweeper.failures import clear_stop, stop_message, stopped_of
@@ -36,6 +43,7 @@ from sweeper.progress import (
     stopped_line,
 )
 from sweeper.studies import (
+    CONFIG_ATTR,
     FINISHED,
     create_or_continue,
     enqueue_trials,
@@ -71,6 +79,8 @@ class LaunchPlan:
     storage_url: str
     config: StudyConfig
     enqueued: list[dict[str, Any]] = field(default_factory=list)
+    #: Finished trials of a study that already has this file and its target (nothing to run).
+    already_finished: int | None = None
 
 
 def plan_launch(
@@ -93,13 +103,29 @@ def plan_launch(
         overrides["timeout"] = timeout
     if overrides:
         config = parse_config({**config.stored(), **overrides})
-    check_objective_params(config)
     parse_storage_url(storage_url)
     for index, values in enumerate(config.enqueue):
         check_enqueued(values, config, where=f"enqueue -> {index}")
     enqueued = [parse_enqueued(text, config) for text in enqueue]
-    preflight(config, [*config.enqueue, *enqueued])
-    return LaunchPlan(storage_url=storage_url, config=config, enqueued=enqueued)
+    done = None if enqueued else finished_already(storage_url, config)
+    if done is None:  # the objective (and torch) are loaded only when there is work to do
+        check_objective_params(config)
+        preflight(config, [*config.enqueue, *enqueued])
+    return LaunchPlan(
+        storage_url=storage_url, config=config, enqueued=enqueued, already_finished=done
+    )
+
+
+def finished_already(storage_url: str, config: StudyConfig) -> int | None:
+    """The finished trials of a study that exists with this very file and has reached its
+    `n_trials`, read without writing (and without opening Optuna's storage); None when there is
+    work to do, or no such study yet."""
+    peek = peek_study(storage_url, config.study)
+    if peek is None or CONFIG_ATTR not in peek.user_attrs:
+        return None
+    if first_difference(peek.user_attrs[CONFIG_ATTR], config.stored()) is not None:
+        return None  # the launch refuses it, naming the field
+    return peek.finished if peek.finished >= config.n_trials else None
 
 
 def preflight(config: StudyConfig, enqueued: list[dict[str, Any]]) -> None:
@@ -215,6 +241,12 @@ def launch(plan: LaunchPlan, options: RunOptions, console: Console) -> int:
     devices = assign_devices(
         parse_devices(options.devices), options.workers, options.trials_per_device
     )
+    if plan.already_finished is not None:
+        name, target = plan.config.study, plan.config.n_trials
+        flag = storage_flag(plan.storage_url)
+        line = nothing_to_do_line(plan.already_finished, target, name, flag)
+        console.print(line, markup=False, highlight=False)
+        return ExitCode.OK
     try:
         study = create(plan)
         _restart_if_stopped(study, console)
