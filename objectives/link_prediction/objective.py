@@ -98,7 +98,14 @@ def preflight(params: dict[str, Any]) -> None:
     """Before a study is written: the dataset is present (or downloadable) and loads, and its
     optional packages (ogb for `ogbl-*`) are installed; raises SweeperError with one line."""
     p = LinkPredictionParams.model_validate(params)
-    check_dataset(p.dataset, p.data_root)
+    _check_dataset_once(p.dataset, p.data_root)
+
+
+@functools.lru_cache(maxsize=8)
+def _check_dataset_once(dataset: str, data_root: str) -> None:
+    """One check per dataset, however many parameter sets the pre-flight is asked about (a
+    failure is not cached: it raises)."""
+    check_dataset(dataset, data_root)
 
 
 objective.params_model = LinkPredictionParams

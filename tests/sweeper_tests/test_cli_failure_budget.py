@@ -48,20 +48,23 @@ def test_an_always_failing_objective_stops_with_exit_4_and_resume_finishes_after
 ) -> None:
     data_file = tmp_path / "edges.csv"
     study_file = _study(tmp_path / "s.yaml", "needs_data_file", 4, data_file=str(data_file))
-    expected = (
-        f"error: study budget stopped: {MAX_CONSECUTIVE} trials in a row failed "
-        f"(SweeperError: dataset: {data_file} does not exist)"
-    )
+    reason = f"(SweeperError: dataset: {data_file} does not exist)"
     start = time.monotonic()
     launched = run_cli(
         "launch", str(study_file), "--storage", storage_url, "--workers", str(WORKERS)
     )
     seconds = time.monotonic() - start
     assert launched.returncode == 4, (launched.stdout, launched.stderr)
-    assert launched.stderr.strip().splitlines() == [expected]
     assert seconds < 60, f"stopped after {seconds:.0f} s"
     failed = [t for t in load_trials(storage_url, "budget") if t.state.name == "FAIL"]
     assert MAX_CONSECUTIVE <= len(failed) <= MAX_CONSECUTIVE + WORKERS
+    # the worker that saw the budget spent first wrote the count it saw (the other worker's
+    # trial may have failed at the same moment)
+    (line,) = launched.stderr.strip().splitlines()
+    counts = range(MAX_CONSECUTIVE, len(failed) + 1)
+    assert line in [
+        f"error: study budget stopped: {n} trials in a row failed {reason}" for n in counts
+    ]
     print(f"\n[failure budget] launch --workers 2 exit 4 in {seconds:.1f} s, {len(failed)} FAIL")
 
     status = _status(storage_url)
@@ -73,7 +76,7 @@ def test_an_always_failing_objective_stops_with_exit_4_and_resume_finishes_after
 
     joined = run_cli("worker", "--study", "budget", "--storage", storage_url)
     assert joined.returncode == 4, joined.stderr
-    assert joined.stderr.strip().splitlines()[-1].startswith("error: study budget stopped: ")
+    assert joined.stderr.strip().splitlines() == [line]
     assert len(load_trials(storage_url, "budget")) == len(failed), "a stopped study ran a trial"
 
     data_file.write_text("0,1\n")
