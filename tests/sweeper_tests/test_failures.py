@@ -162,3 +162,19 @@ def test_a_spent_budget_is_recorded_on_the_study_and_a_resume_starts_a_fresh_one
     _fail(study)
     again = enforce_budget(study, study.get_trials(deepcopy=False), budget)
     assert again is not None and again["trials"] == [5, 6, 7, 8, 9]
+
+
+def test_a_relaunch_may_change_the_failure_budget_and_every_worker_reads_the_new_one(
+    tmp_path: Path,
+) -> None:
+    from sweeper.studies import create_or_continue, stored_config
+
+    storage = open_storage(f"sqlite:///{tmp_path / 'relaunch.db'}")
+    file = {
+        "study": "s", "objective": "toy_regression", "direction": "minimize", "metric": "m",
+        "n_trials": 3,
+    }  # fmt: skip
+    create_or_continue(storage, parse_config(file))
+    raised = parse_config({**file, "failures": {"max_consecutive": 8, "max_total": 20}})
+    create_or_continue(storage, raised)
+    assert stored_config(storage, "s").failures == FailureBudget(max_consecutive=8, max_total=20)
