@@ -23,7 +23,7 @@ from objectives.registry import resolve_objective
 from storage.engine import StorageFault, open_storage
 from sweeper.errors import StudyStopped
 from sweeper.exit_codes import ExitCode
-from sweeper.failures import enforce_budget, stop_message
+from sweeper.failures import FAIL_REASON_ATTR, enforce_budget, stop_message
 from sweeper.studies import FINISHED, load_study, stored_config, target_of
 from sweeper.workers.devices import pin_device
 from sweeper.workers.stopping import StopRequested, StopSignals
@@ -243,7 +243,7 @@ def _requeue_lost_retries(study: optuna.Study, max_retry: int, grace_period: flo
     for trial in trials:
         if trial.state != TrialState.FAIL or trial.number in retried:
             continue
-        if "fail_reason" in trial.user_attrs or trial.datetime_complete is None:
+        if FAIL_REASON_ATTR in trial.user_attrs or trial.datetime_complete is None:
             continue
         if (now - trial.datetime_complete).total_seconds() <= grace_period:
             continue
