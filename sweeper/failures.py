@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
-from optuna.trial import FrozenTrial, TrialState
+if TYPE_CHECKING:  # no Optuna import at run time: `sweeper status` shows a stop without it
+    import optuna
+    from optuna.trial import FrozenTrial
 
-from sweeper.config import FailureBudget
+    from sweeper.config import FailureBudget
 
 __all__ = [
     "FAIL_REASON_ATTR",
@@ -45,7 +46,7 @@ ERROR_MAX_CHARS = 300
 
 def counts_against_budget(trial: FrozenTrial, retried: set[int]) -> bool:
     """Whether a trial is a failure of its objective (not a stop, a dead worker or a surplus)."""
-    if trial.state != TrialState.FAIL or trial.number in retried:
+    if trial.state.name != "FAIL" or trial.number in retried:
         return False
     reason = trial.user_attrs.get(FAIL_REASON_ATTR)
     return isinstance(reason, str) and not reason.startswith(SURPLUS_PREFIX)
@@ -79,7 +80,7 @@ def budget_spent(
     failed = [t for t in ended if counts_against_budget(t, retried)]
     streak: list[FrozenTrial] = []
     for trial in reversed(ended):
-        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        if trial.state.name in ("COMPLETE", "PRUNED"):
             break
         if counts_against_budget(trial, retried):
             streak.append(trial)
