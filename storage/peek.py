@@ -1,8 +1,9 @@
 """Read one study's stored attributes and finished-trial count with a plain SQL query.
 
-Opening Optuna's RDBStorage creates missing tables and checks the schema through alembic (about
-half a second of imports); a command that only needs to know whether a study is already done
-(`sweeper launch` on a finished study) reads Optuna's tables directly and writes nothing.
+Opening Optuna's RDBStorage imports Optuna and its ORM models and checks the schema through
+alembic (about a second on a busy machine); a command that only needs to know whether a study is
+already done (`sweeper launch` on a finished study) reads Optuna's tables directly, writes
+nothing, and imports SQLAlchemy's core only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy.exc import SQLAlchemyError
 
-from storage.engine import engine_kwargs_for
 from storage.urls import parse_storage_url, sqlite_path
 
 __all__ = ["StudyPeek", "peek_study"]
@@ -34,8 +34,10 @@ def peek_study(url: str, name: str) -> StudyPeek | None:
     path = sqlite_path(url)
     if path is not None and not path.is_file():
         return None
+    parsed = parse_storage_url(url)
+    timeout = {"timeout": 10} if path is not None else {"connect_timeout": 10}
     engine = sqlalchemy.create_engine(
-        parse_storage_url(url).render_as_string(hide_password=False), **engine_kwargs_for(url)
+        parsed.render_as_string(hide_password=False), connect_args=timeout
     )
     try:
         with engine.connect() as connection:

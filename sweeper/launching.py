@@ -23,27 +23,14 @@ from rich.console import Console
 
 from objectives.registry import resolve_objective, run_preflight
 from storage.engine import StorageFault, open_storage
-from storage.peek import peek_study
 from storage.urls import parse_storage_url, redact_url, storage_flag
-from sweeper.config import (
-    CategoricalParam,
-    StudyConfig,
-    first_difference,
-    load_config,
-    parse_config,
-)
+from sweeper.config import CategoricalParam, StudyConfig
 from sweeper.errors import StudyStopped, SweeperError, did_you_mean
 from sweeper.exit_codes import ExitCode
 from sweeper.failures import clear_stop, stop_message, stopped_of
-from sweeper.progress import (
-    ProgressView,
-    closing_line,
-    header_line,
-    nothing_to_do_line,
-    stopped_line,
-)
+from sweeper.progress import ProgressView, closing_line, header_line, stopped_line
+from sweeper.quick_look import finished_already, launch_config, nothing_to_do_line
 from sweeper.studies import (
-    CONFIG_ATTR,
     FINISHED,
     create_or_continue,
     enqueue_trials,
@@ -93,16 +80,7 @@ def plan_launch(
     enqueue: list[str],
 ) -> LaunchPlan:
     """Validate the study file, its flags and the enqueued parameter sets."""
-    config = load_config(study_file)
-    overrides: dict[str, Any] = {}
-    if study_name is not None:
-        overrides["study"] = study_name
-    if n_trials is not None:
-        overrides["n_trials"] = n_trials
-    if timeout is not None:
-        overrides["timeout"] = timeout
-    if overrides:
-        config = parse_config({**config.stored(), **overrides})
+    config = launch_config(study_file, study_name=study_name, n_trials=n_trials, timeout=timeout)
     parse_storage_url(storage_url)
     for index, values in enumerate(config.enqueue):
         check_enqueued(values, config, where=f"enqueue -> {index}")
@@ -114,18 +92,6 @@ def plan_launch(
     return LaunchPlan(
         storage_url=storage_url, config=config, enqueued=enqueued, already_finished=done
     )
-
-
-def finished_already(storage_url: str, config: StudyConfig) -> int | None:
-    """The finished trials of a study that exists with this very file and has reached its
-    `n_trials`, read without writing (and without opening Optuna's storage); None when there is
-    work to do, or no such study yet."""
-    peek = peek_study(storage_url, config.study)
-    if peek is None or CONFIG_ATTR not in peek.user_attrs:
-        return None
-    if first_difference(peek.user_attrs[CONFIG_ATTR], config.stored()) is not None:
-        return None  # the launch refuses it, naming the field
-    return peek.finished if peek.finished >= config.n_trials else None
 
 
 def preflight(config: StudyConfig, enqueued: list[dict[str, Any]]) -> None:

@@ -16,8 +16,20 @@ from optuna.trial import TrialState
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sweeper.quick_look import nothing_to_do_line, study_command
 from sweeper.report.trials import BASE_PRUNER_RULE, PRUNE_REASON_ATTR, prune_rule
 from sweeper.studies import FINISHED
+
+__all__ = [
+    "ProgressView",
+    "closing_line",
+    "describe_trial",
+    "format_value",
+    "header_line",
+    "nothing_to_do_line",
+    "stopped_line",
+    "study_command",
+]
 
 _AT_EPOCH = re.compile(r"\bat epoch (\d+)")
 
@@ -81,12 +93,6 @@ def header_line(study: str, storage: str, devices: list[str], target: int, finis
     return f"study {study} in {storage}: {workers}, target {target} trials, {finished} finished"
 
 
-def study_command(command: str, study: str, storage_flag: str) -> str:
-    """A command line that works as printed: `sweeper report --study toy`, with `--storage`
-    when the storage did not come from the environment or the default."""
-    return f"sweeper {command} --study {study}{storage_flag}"
-
-
 def closing_line(
     trials: list[optuna.trial.FrozenTrial],
     *,
@@ -134,12 +140,6 @@ def stopped_line(finished: int, target: int, study: str, storage_flag: str = "")
         f"stopped: {finished}/{target} finished; continue with "
         f"{study_command('resume', study, storage_flag)}"
     )
-
-
-def nothing_to_do_line(finished: int, target: int, study: str, storage_flag: str = "") -> str:
-    """A study that already has its target: say so, and how to run more."""
-    more = study_command("resume", study, storage_flag)
-    return f"nothing to do: {finished}/{target} finished; to run more: {more} --add-trials N"
 
 
 class ProgressView:

@@ -17,15 +17,16 @@ from optuna.trial import TrialState
 
 from sweeper.config import StudyConfig, first_difference, parse_config
 from sweeper.errors import SweeperError, did_you_mean
+from sweeper.optuna_log import apply_optuna_level
 from sweeper.pruners.factory import build_pruner
 from sweeper.samplers import build_sampler
+from sweeper.study_attrs import CONFIG_ATTR, TARGET_ATTR
 
-CONFIG_ATTR = "sweeper.config"
-TARGET_ATTR = "sweeper.target"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 STATE_NAMES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+apply_optuna_level()  # the CLI's choice, made before Optuna was loaded
 
 
 def study_exists(storage: RDBStorage, name: str) -> bool:

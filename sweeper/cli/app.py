@@ -13,7 +13,6 @@ import sys
 
 import typer
 
-from storage.engine import StorageFault
 from storage.urls import redact_text
 from sweeper.cli import browse, inspect, logs, manage, root, run
 from sweeper.cli.output import stderr
@@ -40,6 +39,8 @@ def _one_line(text: str) -> str:
 
 def exit_code_of(error: SweeperError) -> ExitCode:
     """The exit code of one of our own errors: its kind, never its message."""
+    from storage.engine import StorageFault  # Optuna's storage: loaded only when needed
+
     if isinstance(error, StorageFault):
         return ExitCode.STORAGE
     if isinstance(error, StudyStopped):

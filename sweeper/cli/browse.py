@@ -10,13 +10,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from storage.engine import open_storage
 from storage.urls import redact_url, resolve_storage_url
 from sweeper.cli.output import stderr, stdout
 from sweeper.cli.run import StorageOption
 from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name, study_name
 from sweeper.errors import SweeperError
-from sweeper.studies import load_study, missing_study
 
 
 @contextmanager
@@ -54,6 +52,7 @@ def dashboard_command(
         public_host_warning,
         url_of,
     )
+    from sweeper.studies import missing_study
 
     study = study_name(name, study, command="dashboard")
     url = resolve_storage_url(storage)
@@ -97,7 +96,9 @@ def report_command(
     ),
 ) -> None:
     """Write one self-contained HTML report of a study (opens offline)."""
+    from storage.engine import open_storage
     from sweeper.report.html import build_report
+    from sweeper.studies import load_study
 
     study = required_study_name(name, study, command="report")
     url = resolve_storage_url(storage)

@@ -9,18 +9,13 @@ import typer
 import yaml
 from rich.table import Table
 
-from storage.engine import open_storage
 from storage.urls import resolve_storage_url
 from sweeper.cli.output import print_json, stdout
 from sweeper.cli.run import StorageOption
 from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name, study_name
 from sweeper.errors import SweeperError
-from sweeper.failures import stop_message
-from sweeper.progress import format_value
-from sweeper.report.savings import ShadowSummary
-from sweeper.rerun import rerun_config
-from sweeper.studies import best_trial, load_study
-from sweeper.summary import best_summary, studies_overview, study_status
+
+# Optuna and the storage are imported by the commands when they run (see `sweeper.cli.run`).
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -35,6 +30,13 @@ def status_command(
     ] = False,
 ) -> None:
     """Counts per state, the best trial and why trials were pruned (every study without a name)."""
+    from storage.engine import open_storage
+    from sweeper.failures import stop_message
+    from sweeper.progress import format_value
+    from sweeper.report.savings import ShadowSummary
+    from sweeper.studies import load_study
+    from sweeper.summary import studies_overview, study_status
+
     study = study_name(name, study, command="status")
     store = open_storage(resolve_storage_url(storage), must_exist=True)
     if study is None:
@@ -100,6 +102,8 @@ def _print_overview(rows: list[dict[str, Any]]) -> None:
 
 
 def _overview_cells(row: dict[str, Any]) -> dict[str, str]:
+    from sweeper.progress import format_value
+
     counts = row["counts"]
     states = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
     return {
@@ -111,6 +115,9 @@ def _overview_cells(row: dict[str, Any]) -> dict[str, str]:
 
 def list_command(storage: StorageOption = None, as_json: JsonOption = False) -> None:
     """Every study in the storage, with its counts."""
+    from storage.engine import open_storage
+    from sweeper.summary import studies_overview
+
     rows = studies_overview(open_storage(resolve_storage_url(storage), must_exist=True))
     if as_json:
         print_json({"studies": rows})
@@ -128,6 +135,12 @@ def best_command(
     ] = None,
 ) -> None:
     """The best value and parameters; `--output` writes a study file that reruns them."""
+    from storage.engine import open_storage
+    from sweeper.progress import format_value
+    from sweeper.rerun import rerun_config
+    from sweeper.studies import best_trial, load_study
+    from sweeper.summary import best_summary
+
     study = required_study_name(name, study, command="best")
     loaded, config = load_study(open_storage(resolve_storage_url(storage), must_exist=True), study)
     best = best_trial(loaded)

@@ -14,7 +14,7 @@ import logging
 import sys
 import warnings
 
-import optuna
+from sweeper.optuna_log import want_optuna_level
 
 _QUIET_OPTUNA_LEVEL = logging.CRITICAL + 1
 
@@ -22,12 +22,12 @@ _QUIET_OPTUNA_LEVEL = logging.CRITICAL + 1
 def configure(*, verbose: bool) -> None:
     """Route Optuna's log and warnings: off the terminal unless `verbose`."""
     if verbose:
-        optuna.logging.set_verbosity(optuna.logging.INFO)
+        want_optuna_level(logging.INFO)
         warnings.resetwarnings()
         warnings.simplefilter("default")
         _sweeper_log(logging.INFO)
         return
-    optuna.logging.set_verbosity(_QUIET_OPTUNA_LEVEL)
+    want_optuna_level(_QUIET_OPTUNA_LEVEL)  # applied when Optuna is loaded, if it is not yet
     warnings.simplefilter("ignore")
     _sweeper_log(logging.WARNING)
 

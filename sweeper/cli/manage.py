@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import optuna
 import typer
 
-from storage.copying import copy_study_checked
-from storage.engine import open_storage
 from storage.urls import redact_url, resolve_storage_url
 from sweeper.cli.output import stdout
 from sweeper.cli.run import StorageOption
 from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name
 from sweeper.errors import SweeperError
-from sweeper.studies import missing_study
 
 
 def delete_command(
@@ -24,6 +20,11 @@ def delete_command(
     yes: Annotated[bool, typer.Option("--yes", help="Really delete it.")] = False,
 ) -> None:
     """Delete a study and all its trials (asks for --yes)."""
+    import optuna
+
+    from storage.engine import open_storage
+    from sweeper.studies import missing_study
+
     study = required_study_name(name, study, command="delete")
     if not yes:
         raise SweeperError(f"delete: pass --yes to delete study '{study}' and all its trials")
@@ -41,6 +42,8 @@ def copy_command(
     to_url: Annotated[str, typer.Option("--to", help="Storage URL to copy to.")],
 ) -> None:
     """Copy a study to another storage (never overwriting) and check its trial counts."""
+    from storage.copying import copy_study_checked
+
     copied = copy_study_checked(study, from_url, to_url)
     stdout.print(f"copied study {study} ({copied} trials) to {redact_url(to_url)}")
 

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from optuna.trial import FrozenTrial
 
-from storage.urls import redact_url, resolve_storage_url
+from storage.urls import redact_url, resolve_storage_url, storage_flag
 from sweeper.cli import logs
 from sweeper.cli.output import stdout
 from sweeper.errors import StudyStopped, SweeperError
 from sweeper.exit_codes import ExitCode
-from sweeper.launching import RunOptions, create, launch, plan_launch, resume
-from sweeper.progress import describe_trial
-from sweeper.workers.loop import WorkerOptions, run_worker
-from sweeper.workers.stopping import StopSignals
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+# The commands import Optuna, the launcher and the workers when they run, not when the CLI
+# starts: `launch` on a finished study answers before any of them is loaded.
 
 StorageOption = Annotated[
     str | None,
@@ -73,6 +74,9 @@ def launch_command(
     verbose: VerboseOption = False,
 ) -> None:
     """Create a study from its file (or continue it) and run workers until its target."""
+    _stop_if_finished(study_file, resolve_storage_url(storage), study, n_trials, timeout, enqueue)
+    from sweeper.launching import RunOptions, launch, plan_launch
+
     logs.configure(verbose=verbose)
     plan = plan_launch(
         study_file,
@@ -92,6 +96,27 @@ def launch_command(
     raise typer.Exit(launch(plan, options, stdout))
 
 
+def _stop_if_finished(
+    study_file: Path,
+    url: str,
+    study: str | None,
+    n_trials: int | None,
+    timeout: float | None,
+    enqueue: list[str] | None,
+) -> None:
+    """`nothing to do` and exit 0 when the study already has this file and its target."""
+    from sweeper.quick_look import finished_already, launch_config, nothing_to_do_line
+
+    if enqueue:
+        return
+    config = launch_config(study_file, study_name=study, n_trials=n_trials, timeout=timeout)
+    finished = finished_already(url, config)
+    if finished is not None:
+        line = nothing_to_do_line(finished, config.n_trials, config.study, storage_flag(url))
+        stdout.print(line, markup=False)
+        raise typer.Exit(ExitCode.OK)
+
+
 def create_command(
     study_file: StudyFileArgument,
     storage: StorageOption = None,
@@ -100,6 +125,8 @@ def create_command(
     enqueue: EnqueueOption = None,
 ) -> None:
     """Create a study without running trials, for workers started elsewhere (`sweeper worker`)."""
+    from sweeper.launching import create, plan_launch
+
     url = resolve_storage_url(storage)
     plan = plan_launch(
         study_file, storage_url=url, study_name=study, n_trials=n_trials, timeout=None,
@@ -130,6 +157,8 @@ def resume_command(
 ) -> None:
     """Re-queue the trials of dead workers and continue the study to its target (a study its
     failure budget stopped continues with a fresh budget)."""
+    from sweeper.launching import RunOptions, resume
+
     logs.configure(verbose=verbose)
     options = RunOptions(
         workers=workers,
@@ -163,6 +192,10 @@ def worker_command(
 
     `--quiet` (for workers a launcher starts) prints no line per trial and leaves the failure
     budget's one-line message to the launcher."""
+    from sweeper.progress import describe_trial
+    from sweeper.workers.loop import WorkerOptions, run_worker
+    from sweeper.workers.stopping import StopSignals
+
     if deadline is not None and deadline < time.time() - 86_400 * 365:
         raise SweeperError("--deadline: in the past")
     logs.configure(verbose=verbose)

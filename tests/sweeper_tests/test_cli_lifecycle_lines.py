@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, cli_env, run_cli
 from tests.sweeper_tests import fault_support
 
 TRIAL_LINE = re.compile(r"^\[(\d+)/(\d+)\] \d+(?:s|m\d\ds|h\d\dm) trial (\d+) (COMPLETE|PRUNED)")
@@ -150,3 +150,21 @@ def test_ctrl_c_in_a_terminal_says_how_many_finished_and_how_to_continue(
     )
     assert int(match.group(1)) == finished
     assert "Traceback" not in screen
+
+
+def test_launch_on_a_finished_study_answers_without_loading_optuna_torch_or_a_worker(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    study_file = fault_support.write_study(tmp_path / "toy.yaml", n_trials=1, delay=0.0)
+    assert run_cli("launch", str(study_file), "--storage", sqlite_url).returncode == 0
+
+    env = cli_env(PYTHONPROFILEIMPORTTIME="1")  # `python -X importtime`: every module loaded
+    again = run_cli("launch", str(study_file), "--storage", sqlite_url, env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == [
+        "nothing to do: 1/1 finished; to run more: "
+        f"sweeper resume --study toy --storage {sqlite_url} --add-trials N"
+    ]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in again.stderr.splitlines()}
+    for heavy in ("optuna", "torch", "alembic", "sweeper.workers.launcher"):
+        assert heavy not in imported, f"{heavy} was imported"
