@@ -27,7 +27,7 @@ from typing import Any
 
 from _common import ROOT, json_line, parser_for
 from pruning_analysis import print_space, space_result
-from pruning_runs import ARMS, run_arm
+from pruning_runs import ARMS, relabel, run_arm
 from pruning_spaces import SPACES, WIDE_SPACES
 
 CORE_ARMS = ("none", "median", "asha", "health", "health_median", "health_asha")
@@ -48,8 +48,10 @@ def tasks_for(spaces: Any, seeds: Any, arms: Any, trials: int | None) -> list[tu
         for arm in arms
         if arm != "health_infeasible" or space in WIDE_SPACES
     ]
+    # Seed by seed, so a run cut short still has whole seeds; within a seed the slow studies
+    # first, so the two processes finish together.
     slow_first = {"lp_wide": 0, "lp_seed": 1, "causal_wide": 2, "causal_seed": 3}
-    tasks.sort(key=lambda t: (slow_first[t[0]], t[1] not in ("none", "health"), t[2]))
+    tasks.sort(key=lambda t: (t[2], slow_first[t[0]], t[1]))
     return tasks
 
 
@@ -92,6 +94,7 @@ def main() -> None:
     parser.add_argument("--arms", help="comma-separated arms (default: the mode's)")
     parser.add_argument("--save", type=Path, help="append every study's records to this file")
     parser.add_argument("--load", nargs="+", help="summarise saved records instead of running")
+    parser.add_argument("--relabel", action="store_true", help="with --load: re-judge `sick`")
     parser.add_argument("--plot", type=Path, default=PLOT, help=f"anytime PNG (default {PLOT})")
     args = parser.parse_args()
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
@@ -105,6 +108,8 @@ def main() -> None:
     start = time.perf_counter()
     if args.load:
         runs = load_runs(args.load)
+        if args.relabel:
+            runs = [relabel(run) for run in runs]
     else:
         runs = run_all(tasks_for(spaces, seeds, arms, trials), epochs, args.jobs, args.save)
     wall = time.perf_counter() - start

@@ -40,6 +40,7 @@ class TrialRecord:
     reason: str | None
     sick: str | None  # the first default health rule that fires on its series, or None
     would_prune: str | None  # the shadow verdict (arm none only)
+    series: dict[str, Any]  # the health series as stored on the trial, for offline replays
 
 
 def make_pruner(arm: str, config: Any) -> Any:
@@ -56,6 +57,18 @@ def make_pruner(arm: str, config: Any) -> Any:
     else:
         base = optuna.pruners.NopPruner()
     return base if health is None else HealthPruner(base, health)
+
+
+def relabel(run: dict[str, Any]) -> dict[str, Any]:
+    """The run with every trial's `sick` label recomputed by today's default rules from its
+    stored series (for records saved before a rule changed)."""
+    from sweeper.health.series import HealthSeries
+
+    trials = [
+        {**t, "sick": first_sick(HealthSeries.from_json(t["series"]), run["maximize"])}
+        for t in run["trials"]
+    ]
+    return {**run, "trials": trials}
 
 
 def first_sick(series: Any, maximize: bool) -> str | None:
@@ -140,6 +153,7 @@ def run_arm(space: str, arm: str, seed: int, n_trials: int, epochs: int | None) 
                 reason=reason,
                 sick=first_sick(series, maximize),
                 would_prune=ctx.would_prune,
+                series=series.to_json(),
             )
         )
         torch.manual_seed(0)  # nothing carries over from one trial's RNG use to the next

@@ -32,6 +32,7 @@ from sweeper.progress import ProgressView, closing_line, header_line, stopped_li
 from sweeper.quick_look import finished_already, launch_config, nothing_to_do_line
 from sweeper.studies import (
     FINISHED,
+    TRIAL_NAME_ATTR,
     create_or_continue,
     enqueue_trials,
     finished_count,
@@ -105,7 +106,8 @@ def preflight(config: StudyConfig, enqueued: list[dict[str, Any]]) -> None:
     for name, spec in config.space.items():
         if isinstance(spec, CategoricalParam):
             variants += [{**base, name: choice} for choice in spec.choices[1:]]
-    variants += [{**base, **values} for values in enqueued]
+    keys = {*config.space, *config.params}  # an enqueued set's `name` is a label, not a param
+    variants += [{**base, **{k: v for k, v in values.items() if k in keys}} for values in enqueued]
     seen: set[str] = set()
     for params in variants:
         key = json.dumps(params, sort_keys=True, default=str)
@@ -164,10 +166,18 @@ def parse_enqueued(text: str, config: StudyConfig) -> dict[str, Any]:
 
 
 def check_enqueued(values: dict[str, Any], config: StudyConfig, *, where: str) -> dict[str, Any]:
-    """A parameter set to queue must name only space or params keys, with finite values."""
+    """A parameter set to queue must name only space or params keys, with finite values; an
+    optional `name` (text) labels the trial it becomes."""
     if not values:
         raise SweeperError(f"{where}: must be a non-empty object of parameter values")
-    unknown = [key for key in values if key not in config.space and key not in config.params]
+    named = TRIAL_NAME_ATTR in values and TRIAL_NAME_ATTR not in config.space
+    if named and not isinstance(values[TRIAL_NAME_ATTR], str):
+        raise SweeperError(f"{where}: '{TRIAL_NAME_ATTR}' must be text")
+    unknown = [
+        key
+        for key in values
+        if key not in config.space and key not in config.params and key != TRIAL_NAME_ATTR
+    ]
     if unknown:
         raise SweeperError(f"{where}: '{unknown[0]}' is neither in space nor in params")
     for key, value in values.items():

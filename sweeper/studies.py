@@ -86,13 +86,18 @@ def _wait_for_stored_config(storage: RDBStorage, name: str, timeout_s: float = 3
         time.sleep(0.1)
 
 
+TRIAL_NAME_ATTR = "name"  # an enqueued set's label, shown on its trial's line
+
+
 def enqueue_trials(study: optuna.Study, config: StudyConfig, sets: list[dict[str, Any]]) -> None:
     """Queue parameter sets to run first; overrides of fixed params travel with the trial."""
     for values in sets:
         params = {k: v for k, v in values.items() if k in config.space}
         overrides = {k: v for k, v in values.items() if k in config.params}
-        user_attrs = {"param_overrides": overrides} if overrides else None
-        study.enqueue_trial(params, user_attrs=user_attrs)
+        user_attrs: dict[str, Any] = {"param_overrides": overrides} if overrides else {}
+        if TRIAL_NAME_ATTR in values and TRIAL_NAME_ATTR not in config.space:
+            user_attrs[TRIAL_NAME_ATTR] = values[TRIAL_NAME_ATTR]
+        study.enqueue_trial(params, user_attrs=user_attrs or None)
 
 
 def missing_study(storage: RDBStorage, name: str) -> str:

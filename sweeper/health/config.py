@@ -76,18 +76,22 @@ class GradVanishingRule(RuleConfig):
 
 
 class EmbeddingCollapseRule(RuleConfig):
-    """Prune when the embeddings collapse: mean pairwise cosine above `threshold` (signal
-    cosine, default 0.999), or RankMe rank / dimension below it (signal rank, default 0.05)."""
+    """Prune when the embeddings collapse: mean pairwise cosine above 0.999 (signal cosine), or
+    RankMe rank / dimension below 0.05 (signal rank), or either (signal any, the default: a
+    collapsed rank can come with a moderate, oscillating mean cosine). `threshold` overrides the
+    single signal's default; with `any`, each signal keeps its own."""
 
-    signal: Literal["cosine", "rank"] = "cosine"
+    signal: Literal["any", "cosine", "rank"] = "any"
     threshold: float | None = Field(default=None, allow_inf_nan=False)
     patience: int = Field(default=3, ge=1)
-    warmup: int = Field(default=3, ge=0)
+    warmup: int = Field(default=1, ge=0)
 
     @field_validator("threshold")
     @classmethod
     def _threshold_in_range(cls, value: float | None, info: ValidationInfo) -> float | None:
-        signal = info.data.get("signal", "cosine")
+        signal = info.data.get("signal", "any")
+        if value is not None and signal == "any":
+            raise ValueError("a threshold needs signal cosine or rank (any keeps both defaults)")
         if value is not None and signal == "cosine" and not -1.0 <= value < 1.0:
             raise ValueError(f"a cosine threshold must be in [-1, 1) (got {value})")
         if value is not None and signal == "rank" and not 0.0 < value <= 1.0:
@@ -96,9 +100,16 @@ class EmbeddingCollapseRule(RuleConfig):
 
     @model_validator(mode="after")
     def _default_threshold(self) -> EmbeddingCollapseRule:
-        if self.threshold is None:
+        if self.threshold is None and self.signal != "any":
             self.threshold = COSINE_COLLAPSE if self.signal == "cosine" else RANK_COLLAPSE
         return self
+
+    def thresholds(self) -> dict[str, float]:
+        """The threshold of each signal the rule reads: {"cosine": ..., "rank": ...}."""
+        if self.signal == "any":
+            return {"cosine": COSINE_COLLAPSE, "rank": RANK_COLLAPSE}
+        assert self.threshold is not None
+        return {self.signal: self.threshold}
 
 
 class EdgeCollapseRule(RuleConfig):
@@ -139,6 +150,16 @@ class NoProgressRule(RuleConfig):
     min_loss_improvement: float = Field(default=0.01, ge=0, allow_inf_nan=False)
 
 
+class LossStallRule(RuleConfig):
+    """Prune when the training loss, by epoch `patience`, has not fallen more than
+    `min_improvement` (relative) below its first epoch's value at any epoch since: a run whose
+    loss has not moved (a learning rate too small to learn, a dead model) or only grows. Ten
+    epochs, because a BCE loss at chance (2 ln 2) often sits flat for five before it falls."""
+
+    patience: int = Field(default=10, ge=2)
+    min_improvement: float = Field(default=0.01, ge=0, lt=1, allow_inf_nan=False)
+
+
 class HealthConfig(BaseModel):
     """All health rules; an empty section (`health: {}`) means every rule with its defaults.
 
@@ -162,3 +183,4 @@ class HealthConfig(BaseModel):
     edge_collapse: EdgeCollapseRule = Field(default_factory=EdgeCollapseRule)
     loss_imbalance: LossImbalanceRule = Field(default_factory=LossImbalanceRule)
     no_progress: NoProgressRule = Field(default_factory=NoProgressRule)
+    loss_stall: LossStallRule = Field(default_factory=LossStallRule)

@@ -59,6 +59,11 @@ SIGNIFICANT_DIGITS = 7  # signals come from float32 tensors; more digits only ad
 # of a percent (call overhead, the cache its work evicts) and the measured share varies by about
 # half a percent from run to run, so its budget aims at half the bound.
 DEFAULT_BUDGET = 0.01
+# The spectrum runs whatever the budget when the cheap signals look like a collapse: a mean
+# cosine this high, or a last rank ratio this low (twice the collapse rule's 0.05). Healthy
+# embeddings sit well below / above them, so a healthy trial pays nothing more.
+SUSPECT_COSINE = 0.5
+SUSPECT_RANK = 0.1
 
 
 def _scalar(value: Tensor | float) -> Tensor:
@@ -128,6 +133,7 @@ class HealthMonitor:
         self.update_every = update_every
         self.budget = CostBudget(budget)
         self._spectrum_cost: float | None = None
+        self._last_rank = 1.0
         self.series = HealthSeries()
         self._total_steps = 0
         self._generator = torch.Generator().manual_seed(seed)
@@ -235,7 +241,9 @@ class HealthMonitor:
         [N, D], on a sample of at most `embedding_rows` rows.
 
         The mean cosine is computed on every call; the standard deviation and the rank when
-        the budget allows their last measured cost (always on the first call).
+        the budget allows their last measured cost (always on the first call), or when the
+        embeddings look collapsed (mean cosine > 0.5, or last rank ratio < 0.1), whatever the
+        budget, so the collapse rule sees the rank of every suspect epoch.
         """
         if h.dim() != 2:
             raise ValueError(f"embeddings must be [N, D], but got shape {tuple(h.shape)}.")
@@ -249,13 +257,15 @@ class HealthMonitor:
                 self._embedding = {"cosine_mean": nan, "cosine_std": nan, "rank_ratio": nan}
                 return
             if self._spectrum_cost is not None and not self.budget.allows(self._spectrum_cost):
-                self._embedding = {"cosine_mean": cosine_mean(sample, norms)}
-                return
+                mean = cosine_mean(sample, norms)
+                if float(mean) <= SUSPECT_COSINE and self._last_rank >= SUSPECT_RANK:
+                    self._embedding = {"cosine_mean": mean}
+                    return
             start = self.budget.clock()
             mean, std = cosine_stats(sample)
             rank = rank_ratio(sample)
             self._embedding = {"cosine_mean": mean, "cosine_std": std, "rank_ratio": rank}
-            float(rank)  # wait for an accelerator, so the cost measured is the real one
+            self._last_rank = float(rank)  # waits for an accelerator: the cost measured is real
             self._spectrum_cost = self.budget.clock() - start
 
     @torch.no_grad()

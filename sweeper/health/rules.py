@@ -25,6 +25,7 @@ RULE_NAMES = (
     "edge_collapse",
     "loss_imbalance",
     "no_progress",
+    "loss_stall",
 )
 
 # Checked for NaN/inf in this order, so the message names the first cause (loss before value).
@@ -101,6 +102,7 @@ def evaluate(
             "loss_imbalance", config.loss_imbalance, series, "loss_imbalance", ">", epoch
         ),
         lambda: no_progress(config, series, metric, epoch, maximize),
+        lambda: loss_stall(config, series, epoch),
     ]
     for check in checks:
         verdict = check()
@@ -149,10 +151,18 @@ def nonfinite(
 
 
 def threshold_rule(
-    name: str, rule: RuleConfig, series: HealthSeries, signal: str, op: str, epoch: int
+    name: str,
+    rule: RuleConfig,
+    series: HealthSeries,
+    signal: str,
+    op: str,
+    epoch: int,
+    threshold: float | None = None,
 ) -> Verdict | None:
-    """`signal op threshold` at `epoch` and at the `patience - 1` epochs before that carry it."""
-    threshold = getattr(rule, "threshold", None)
+    """`signal op threshold` at `epoch` and at the `patience - 1` epochs before that carry it
+    (`threshold`: the rule's own unless given)."""
+    if threshold is None:
+        threshold = getattr(rule, "threshold", None)
     if not rule.enabled or threshold is None or series.last_epoch != epoch:
         return None
     current = series.latest(signal)
@@ -173,14 +183,21 @@ def threshold_rule(
     return Verdict(name, signal, current, op, sci_exact(threshold), epoch, count)
 
 
+_COLLAPSE_SIGNALS = {
+    "cosine": ("embedding_cosine_mean", ">"),
+    "rank": ("embedding_rank_ratio", "<"),
+}
+
+
 def embedding_collapse(config: HealthConfig, series: HealthSeries, epoch: int) -> Verdict | None:
-    """Mean pairwise cosine above the threshold, or RankMe rank ratio below it."""
+    """Mean pairwise cosine above its threshold, or RankMe rank ratio below its threshold."""
     rule = config.embedding_collapse
-    if rule.signal == "cosine":
-        return threshold_rule(
-            "embedding_collapse", rule, series, "embedding_cosine_mean", ">", epoch
-        )
-    return threshold_rule("embedding_collapse", rule, series, "embedding_rank_ratio", "<", epoch)
+    for signal, threshold in rule.thresholds().items():
+        name, op = _COLLAPSE_SIGNALS[signal]
+        verdict = threshold_rule("embedding_collapse", rule, series, name, op, epoch, threshold)
+        if verdict is not None:
+            return verdict
+    return None
 
 
 def edge_collapse(config: HealthConfig, series: HealthSeries, epoch: int) -> Verdict | None:
@@ -228,6 +245,27 @@ def no_progress(
     return Verdict(
         "no_progress", "value_range", high - low, "<=", sci_exact(rule.threshold), epoch, span
     )
+
+
+def loss_stall(config: HealthConfig, series: HealthSeries, epoch: int) -> Verdict | None:
+    """By epoch `patience` of the loss, no epoch since the first improved on it by more than
+    `min_improvement` (see `LossStallRule`)."""
+    rule = config.loss_stall
+    if not rule.enabled or series.last_epoch != epoch or series.latest("loss") is None:
+        return None
+    losses = [
+        v
+        for e, v in zip(series.epochs, series.values("loss"), strict=True)
+        if e > rule.warmup and v is not None
+    ]
+    if len(losses) < rule.patience or not all(math.isfinite(v) for v in losses):
+        return None  # too early, or a non-finite loss (the nonfinite rule's case)
+    first, best = losses[0], min(losses[1:])
+    if best < first - rule.min_improvement * abs(first):
+        return None
+    change = (best - first) / abs(first) if first else 0.0
+    threshold = f"-{sci_exact(rule.min_improvement)}"
+    return Verdict("loss_stall", "loss_change", change, ">", threshold, epoch, len(losses))
 
 
 def _loss_improved(series: HealthSeries, start: int, end: int, fraction: float) -> bool:

@@ -150,15 +150,52 @@ def test_a_flat_metric_is_not_no_progress_while_the_loss_still_falls() -> None:
     assert verdict_at(series, metric=metric, maximize=False) is None
 
 
+NO_STALL = HealthConfig.model_validate({"loss_stall": False})
+
+
 def test_two_equal_sparse_evaluations_are_not_enough_for_no_progress() -> None:
     metric = {100: 3.0, 200: 3.0}
     series = series_of(loss=[1.0] * 200)
-    assert verdict_at(series, metric=metric, maximize=False) is None
+    assert verdict_at(series, NO_STALL, metric=metric, maximize=False) is None
 
 
 def test_a_converged_metric_that_improved_first_is_not_no_progress() -> None:
     metric = {epoch: min(1.0, 0.1 * epoch) for epoch in range(1, 60)}
-    assert verdict_at(series_of(loss=[0.1] * 59), metric=metric) is None
+    assert verdict_at(series_of(loss=[0.1] * 59), NO_STALL, metric=metric) is None
+
+
+def test_a_loss_that_has_not_moved_since_its_first_epoch_is_a_stall_at_epoch_10() -> None:
+    flat = [1.386, 1.386, 1.385, 1.386, 1.384, 1.385, 1.386, 1.384, 1.385, 1.385]
+    assert verdict_at(series_of(loss=flat[:9])) is None  # too early
+    assert verdict_at(series_of(loss=flat)).message == (
+        "loss_stall: loss_change=-1.4e-03 > -1e-02 at epoch 10 (for 10 epochs)"
+    )
+
+
+def test_a_slow_start_that_falls_1_percent_within_10_epochs_is_not_a_stall() -> None:
+    # A quickstart trial that ended among the best: flat for five epochs, then falling.
+    loss = [1.3803, 1.378, 1.3745, 1.3691, 1.3603, 1.3453, 1.3261, 1.2967, 1.27, 1.25]
+    assert verdict_at(series_of(loss=loss)) is None
+
+
+def test_a_loss_that_grows_from_its_first_epoch_is_a_stall() -> None:
+    assert verdict_at(series_of(loss=[1.0 + 0.1 * e for e in range(10)])).rule == "loss_stall"
+
+
+def test_a_loss_that_fell_once_is_never_a_stall_even_if_it_rises_later() -> None:
+    assert verdict_at(series_of(loss=[1.0, 0.9, 1.2, 1.3, 1.4, 1.5, 1.6])) is None
+
+
+def test_a_collapsed_rank_with_an_oscillating_cosine_is_an_embedding_collapse() -> None:
+    # The lp_wide trial at lr 0.4: the cosine swings 0.58-0.99, the rank stays below 0.05.
+    series = series_of(
+        loss=[3.0, 2.0, 1.5, 1.2, 1.0],
+        embedding_cosine_mean=[0.993, 0.681, 0.579, 0.827, 0.692],
+        embedding_rank_ratio=[0.025, 0.0438, 0.016, 0.0185, 0.0185],
+    )
+    assert verdict_at(series).message == (
+        "embedding_collapse: embedding_rank_ratio=1.8e-02 < 5e-02 at epoch 5 (for 4 epochs)"
+    )
 
 
 def test_no_progress_counts_epochs_between_sparse_evaluations() -> None:
@@ -187,10 +224,16 @@ def test_series_survives_json_with_nan_and_inf() -> None:
         ({"grad_explosion": {"threshold": -1}}, ("grad_explosion", "threshold"), "greater than 0"),
         ({"grad_explosion": {"patience": 0}}, ("grad_explosion", "patience"), "greater than"),
         (
-            {"embedding_collapse": {"threshold": 1.5}},
+            {"embedding_collapse": {"signal": "cosine", "threshold": 1.5}},
             ("embedding_collapse", "threshold"),
             "[-1, 1)",
         ),
+        (
+            {"embedding_collapse": {"threshold": 0.9}},
+            ("embedding_collapse", "threshold"),
+            "needs signal cosine or rank",
+        ),
+        ({"loss_stall": {"min_improvement": 1.0}}, ("loss_stall", "min_improvement"), "less than"),
         ({"gradient_explosion": {}}, ("gradient_explosion",), "Extra inputs"),
         ({"no_progress": {"patiense": 3}}, ("no_progress", "patiense"), "Extra inputs"),
         ({"loss_imbalance": {"threshold": math.nan}}, ("loss_imbalance", "threshold"), "finite"),
