@@ -298,7 +298,7 @@ class LinkRun:
 def test_encoder_with_identical_embeddings_is_pruned_as_embedding_collapse() -> None:
     trial = run_study(LinkRun(constant_features=True))
     assert reason(trial).startswith("embedding_collapse: embedding_cosine_mean=1e+00 > 9.99e-01")
-    assert pruned_epoch(trial) == 6  # 3 warm-up epochs, then the default patience of 3
+    assert pruned_epoch(trial) == 4  # 1 warm-up epoch, then the default patience of 3
 
 
 # -------------------------------------------------------------------- learned adjacency (SEM)
