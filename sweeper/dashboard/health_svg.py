@@ -79,10 +79,9 @@ def _panel(
         def y_of(value: float) -> float:
             return bottom - (scale(value) - s_lo) / (s_hi - s_lo) * (bottom - top)
 
-        for tick in sorted({lo, hi}):
+        for tick, text in tick_labels(lo, hi):
             out.append(
-                f'<text x="{left - 4}" y="{y_of(tick) + 4:.1f}" text-anchor="end">'
-                f"{sci(tick)}</text>"
+                f'<text x="{left - 4}" y="{y_of(tick) + 4:.1f}" text-anchor="end">{text}</text>'
             )
         for segment in _segments(epochs, values):
             points = " ".join(f"{x_of(e):.1f},{y_of(v):.1f}" for e, v in segment)
@@ -105,6 +104,17 @@ def _panel(
                 "</title></text>"
             )
     return out
+
+
+def tick_labels(lo: float, hi: float, max_digits: int = 8) -> list[tuple[float, str]]:
+    """The y axis's end labels, with as many digits as it takes for them to differ: a signal
+    that barely moves reads `1.402e+00` / `1.405e+00`, never `1.4e+00` at both ends."""
+    if lo == hi:
+        return [(lo, sci(lo))]
+    digits = 2
+    while sci(lo, digits) == sci(hi, digits) and digits < max_digits:
+        digits += 1
+    return [(lo, sci(lo, digits)), (hi, sci(hi, digits))]
 
 
 def _segments(epochs: list[int], values: list[float | None]) -> list[list[tuple[int, float]]]:

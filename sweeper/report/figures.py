@@ -165,16 +165,32 @@ def health_figure(trials: list[FrozenTrial], best_number: int | None) -> tuple[F
     return figure, ""
 
 
+#: The compute panel's bars; the dashboard's half-width card gets the short labels.
+BAR_LABELS = {
+    "completed": "completed (spent)",
+    "pruned": "pruned (spent)",
+    "saved": "saved by pruning (est.)",
+}
+BAR_LABELS_NARROW = {"completed": "completed", "pruned": "pruned", "saved": "saved (est.)"}
+
+
 def pruning_figure(trials: list[FrozenTrial], savings: Savings, *, narrow: bool = False) -> Figure:
     """Prune reasons over time (cumulative trials per rule) and compute spent on completed and
-    pruned trials next to the compute pruning saved (an estimate), per rule. `narrow` stacks
-    the two panels (optuna-dashboard shows custom figures in a half-width card)."""
+    pruned trials next to the compute pruning saved (an estimate), per rule. `narrow` fits
+    optuna-dashboard's half-width card, which shows a custom figure 450 px high: shorter titles
+    and labels, the legend (one entry per rule) above the panels."""
     titles = ("Pruned trials over time, by rule", "Compute (seconds)")
     if narrow:
-        figure = make_subplots(rows=2, cols=1, subplot_titles=titles, vertical_spacing=0.2)
-    else:
-        figure = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], subplot_titles=titles)
-    second = {"row": 2, "col": 1} if narrow else {"row": 1, "col": 2}
+        titles = ("Pruned over time", "Compute (s)")
+    figure = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.55, 0.45] if narrow else [0.58, 0.42],
+        subplot_titles=titles,
+        horizontal_spacing=0.14 if narrow else 0.08,
+    )
+    second = {"row": 1, "col": 2}
+    bars = BAR_LABELS_NARROW if narrow else BAR_LABELS
     pruned = sorted(
         (t for t in trials if t.state == TrialState.PRUNED and t.datetime_complete is not None),
         key=lambda t: t.datetime_complete or datetime.min,
@@ -208,7 +224,7 @@ def pruning_figure(trials: list[FrozenTrial], savings: Savings, *, narrow: bool 
         )
         figure.add_trace(
             go.Bar(
-                x=["pruned (spent)", "saved by pruning (est.)"],
+                x=[bars["pruned"], bars["saved"]],
                 y=[tally.seconds_run, tally.seconds_saved],
                 marker_color=color,
                 name=rule,
@@ -220,7 +236,7 @@ def pruning_figure(trials: list[FrozenTrial], savings: Savings, *, narrow: bool 
         )
     figure.add_trace(
         go.Bar(
-            x=["completed (spent)"],
+            x=[bars["completed"]],
             y=[savings.completed_seconds],
             marker_color=COMPLETED_COLOR,
             name="completed",
@@ -232,14 +248,27 @@ def pruning_figure(trials: list[FrozenTrial], savings: Savings, *, narrow: bool 
     figure.update_yaxes(title_text="seconds", **second)
     figure.update_xaxes(
         categoryorder="array",
-        categoryarray=["completed (spent)", "pruned (spent)", "saved by pruning (est.)"],
+        categoryarray=[bars["completed"], bars["pruned"], bars["saved"]],
         **second,
     )
     figure.update_layout(
         barmode="stack",
         title="sweeper: why trials were pruned and what pruning saved",
-        height=720 if narrow else 420,
+        height=420,
+        showlegend=True,  # even for one rule: the legend names the colours of both panels
     )
     if narrow:
-        figure.update_layout(legend={"orientation": "h", "y": -0.12})
+        figure.update_layout(
+            title={"font": {"size": 13}, "y": 0.98, "yanchor": "top"},
+            height=440,
+            margin={"l": 55, "r": 15, "t": 110, "b": 60},
+            legend={
+                "orientation": "h",
+                "x": 0,
+                "y": 1.13,
+                "yanchor": "bottom",
+                "font": {"size": 10},
+            },
+        )
+        figure.update_yaxes(title_text=None, row=1, col=1)
     return figure

@@ -82,7 +82,7 @@ def _best_html(study: optuna.Study, config: StudyConfig) -> str:
     if best is None:
         return '<p class="note">No trial has completed yet.</p>'
     rows = "".join(
-        f"<tr><td>{escape(name)}</td><td>{escape(str(value))}</td></tr>"
+        f"<tr><td>{escape(name)}</td><td>{escape(_short(value))}</td></tr>"
         for name, value in {**config.params, **best.params}.items()
     )
     rerun = yaml.safe_dump(rerun_config(config, best), sort_keys=False)
@@ -131,19 +131,26 @@ def _tally_html(savings: Savings) -> str:
     )
 
 
+def _short(value: object) -> str:
+    """A parameter as the report shows it: floats to 4 significant digits (`0.003142`)."""
+    return format_value(value) if isinstance(value, float) else str(value)
+
+
 def _pruned_list_html(trials: list[FrozenTrial]) -> str:
+    """Why each pruned trial was pruned, with its parameters (shown near the top)."""
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
     if not pruned:
         return ""
     rows = "".join(
         f"<tr><td class='n'>{t.number}</td><td>{escape(prune_rule(t) or '')}</td>"
         f"<td class='n'>{epochs_run(t)}</td>"
-        f"<td>{escape(str(t.user_attrs.get(PRUNE_REASON_ATTR, '')))}</td></tr>"
+        f"<td>{escape(str(t.user_attrs.get(PRUNE_REASON_ATTR, '')))}</td>"
+        f"<td>{escape(', '.join(f'{k}={_short(v)}' for k, v in t.params.items()))}</td></tr>"
         for t in pruned
     )
     return (
-        "<h2>Pruned trials</h2><table><tr><th>trial</th><th>rule</th><th>epochs run</th>"
-        f"<th>prune_reason</th></tr>{rows}</table>"
+        "<h2>Pruned trials: why</h2><table><tr><th>trial</th><th>rule</th><th>epochs run</th>"
+        f"<th>prune_reason</th><th>parameters</th></tr>{rows}</table>"
     )
 
 
@@ -175,6 +182,7 @@ def build_report(
 
     say("best configuration")
     sections.insert(0, "<h2>Best configuration</h2>" + _best_html(study, config))
+    sections.insert(1, _pruned_list_html(trials))
 
     say("optimization history")
     sections.append("<h2>Optimization history</h2>")
@@ -193,7 +201,6 @@ def build_report(
     chosen = figures.curve_trials(study)
     health, note = figures.health_figure(chosen, None if best is None else best.number)
     sections.append(plots.html(health, note, "fig-health"))
-    sections.append(_pruned_list_html(trials))
 
     generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     header = (

@@ -109,3 +109,39 @@ def test_report_renders_every_figure_offline(
     assert ids == ["fig-pruning", "fig-history", "fig-importances", "fig-parallel", "fig-health"]
     assert page.get_by_text("grad_explosion").count() > 0
     assert outside == [] and errors == []
+
+
+def test_the_pruning_figure_fits_its_dashboard_card_with_a_legend(
+    browser: Browser,
+    browse_study: BrowseStudy,  # noqa: F811
+) -> None:
+    study = browse_study.load()
+    rules = {
+        str(t.user_attrs.get("prune_reason", "base_pruner")).split(":")[0]
+        for t in study.trials
+        if t.state == TrialState.PRUNED
+    }
+    process, base = start_dashboard(browse_study.url, cwd=browse_study.directory)
+    try:
+        page, errors = _page(browser)
+        page.goto(f"{base}/dashboard/studies/{study._study_id}")
+        title = page.get_by_text("sweeper: why trials were pruned and what pruning saved")
+        title.wait_for(timeout=60_000)
+        fit = title.evaluate(
+            """t => {
+                const plot = t.closest('.js-plotly-plot');
+                const card = plot.closest('.MuiCard-root') || plot.parentElement;
+                const svg = plot.querySelector('.main-svg').getBoundingClientRect();
+                const box = card.getBoundingClientRect();
+                const legend = [...plot.querySelectorAll('.legend .traces')].map(
+                    e => e.textContent.trim());
+                return {inside: svg.top >= box.top && svg.bottom <= box.bottom
+                                && svg.left >= box.left && svg.right <= box.right,
+                        legend};
+            }"""
+        )
+    finally:
+        stop(process)
+    assert fit["inside"], "the figure is cut off by its card"
+    assert rules <= set(fit["legend"]) and "completed" in fit["legend"], fit["legend"]
+    assert errors == []

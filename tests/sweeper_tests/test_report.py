@@ -135,3 +135,22 @@ def test_report_on_a_young_study_explains_missing_importances(tmp_path: Path) ->
     assert "Parameter importances need at least 4 completed trials (this study has 1)." in html
     assert 'id="fig-history"' in html and 'id="fig-importances"' not in html
     assert "No trial was pruned." in html
+
+
+def test_report_says_why_each_trial_was_pruned_near_the_top_with_rounded_parameters(
+    browse_study: BrowseStudy,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "report.html"
+    done = run_cli("report", browse_study.name, "--storage", browse_study.url, "-o", str(output))
+    assert done.returncode == 0, done.stderr
+    html = output.read_text(encoding="utf-8")
+    why = html.index("<h2>Pruned trials: why</h2>")
+    assert html.index("<h2>Best configuration</h2>") < why < html.index("<h2>Why trials were")
+    table = html[why : html.index("</table>", why)]
+    study = browse_study.load()
+    for trial in study.trials:
+        if trial.state == TrialState.PRUNED:
+            lr = trial.params["lr"]
+            assert f"lr={lr:.4g}" in table
+            assert f"lr={lr!r}" not in table or f"{lr:.4g}" == repr(lr)
