@@ -167,6 +167,7 @@ def space_result(runs: list[dict]) -> dict[str, Any]:
         **false_prunes([by[("none", s)] for s in seeds], maximize),
     }
     result["health_vs_none"] = health_vs_none(arms)
+    result["rule_latency_ceiling"] = latency_ceiling([by[("none", s)] for s in seeds], maximize)
     result["floors"] = floors(result, run_arms)
     if "health_infeasible" in run_arms:
         result["sampler_feedback"] = sampler_feedback(by, seeds)
@@ -188,6 +189,30 @@ def false_prunes(nones: list[list[dict]], maximize: bool) -> dict[str, Any]:
         "false_prune_rate": round(false / flagged, 3) if flagged else 0.0,
         "false_prunes": {"flagged": flagged, "in_top_10pct": false, "in_top3_per_seed": in_top3},
     }
+
+
+def latency_ceiling(nones: list[list[dict]], maximize: bool) -> float | None:
+    """The share of the rule oracle's saving that the rules themselves can reach: each sick trial
+    of the none arm stopped at the epoch its first rule fires (warm-up and patience included)
+    instead of its first epoch. A health arm that captures less than this lost the rest to what
+    the sampler did next; the floor of 90% is out of reach where this is below it."""
+    from pruning_runs import first_verdict
+
+    from sweeper.health.series import HealthSeries
+
+    by_rules = by_oracle = 0.0
+    for trials in nones:
+        for t in trials:
+            if not t["sick"] or "series" not in t or t["epochs"] < 2:
+                continue
+            series = HealthSeries.from_json(t["series"])
+            verdict = first_verdict(series, maximize)
+            if verdict is None:
+                continue
+            fired = series.epochs.index(verdict.epoch) + 1  # epochs trained when it fired
+            by_rules += t["compute_s"] * (t["epochs"] - fired) / t["epochs"]
+            by_oracle += t["compute_s"] * (t["epochs"] - 1) / t["epochs"]
+    return round(by_rules / by_oracle, 3) if by_oracle else None
 
 
 def health_vs_none(arms: dict[str, Any]) -> dict[str, Any]:
@@ -270,6 +295,10 @@ def print_space(space: str, result: dict[str, Any]) -> None:
             f"{reach:>4}/{len(fig['compute_s'])}  "
             f"{' '.join(fmt(c, '.0f') for c in fig['compute_s'])}"
         )
+    print(
+        f"rule latency ceiling: {fmt(result['rule_latency_ceiling'], '.2f')} of the rule "
+        "oracle's saving (sick trials stopped when their rule fires)"
+    )
     for oracle in ORACLES:
         cap = result[f"{oracle}_captured"]
         print(f"{oracle} captured: " + ", ".join(f"{a} {fmt(v, '.2f')}" for a, v in cap.items()))

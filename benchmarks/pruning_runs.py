@@ -72,7 +72,13 @@ def relabel(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def first_sick(series: Any, maximize: bool) -> str | None:
-    """The first default health rule that fires at any epoch of `series`, replayed epoch by
+    """The first default health rule that fires at any epoch of `series` (see `first_verdict`)."""
+    verdict = first_verdict(series, maximize)
+    return None if verdict is None else verdict.rule
+
+
+def first_verdict(series: Any, maximize: bool) -> Any:
+    """The first verdict of the default health rules at any epoch of `series`, replayed epoch by
     epoch with the metric values reported so far (what the HealthPruner sees live)."""
     from sweeper.health.config import HealthConfig
     from sweeper.health.reporting import VALUE_SIGNAL
@@ -90,7 +96,7 @@ def first_sick(series: Any, maximize: bool) -> str | None:
             metric[epoch] = value
         verdict = evaluate(config, replay, metric, epoch=epoch, maximize=maximize)
         if verdict is not None:
-            return verdict.rule
+            return verdict
     return None
 
 
