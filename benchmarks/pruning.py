@@ -19,6 +19,7 @@ epoch; outcome_oracle stops every trial that finished in the bottom quartile at 
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -75,10 +76,13 @@ def run_all(tasks: list[tuple], epochs: int | None, jobs: int, save: Path | None
 
 
 def load_runs(paths: list[str]) -> list[dict]:
-    """Saved study records (JSON lines); a study saved twice keeps its last record."""
+    """Saved study records (JSON lines, gzipped when the name ends in .gz); a study saved twice
+    keeps its last record."""
     latest: dict[tuple, dict] = {}
     for path in paths:
-        for line in Path(path).read_text().splitlines():
+        raw = Path(path).read_bytes()
+        text = gzip.decompress(raw).decode() if path.endswith(".gz") else raw.decode()
+        for line in text.splitlines():
             if line.strip():
                 run = json.loads(line)
                 latest[(run["space"], run["arm"], run["seed"])] = run
@@ -116,7 +120,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     for space in spaces:
         space_runs = [r for r in runs if r["space"] == space]
-        if space_runs:
+        if any(r["arm"] == "none" for r in space_runs):  # every figure is relative to none
             results[space] = space_result(space_runs)
             print_space(space, results[space])
     if mode != "smoke" and results:

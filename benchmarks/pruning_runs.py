@@ -60,14 +60,18 @@ def make_pruner(arm: str, config: Any) -> Any:
 
 
 def relabel(run: dict[str, Any]) -> dict[str, Any]:
-    """The run with every trial's `sick` label recomputed by today's default rules from its
-    stored series (for records saved before a rule changed)."""
+    """The run with every trial's `sick` label (and, in the none arm, its shadow verdict)
+    recomputed by today's default rules from its stored series: for records of arms whose
+    pruning does not depend on the rules (none, median, asha), saved before a rule changed."""
     from sweeper.health.series import HealthSeries
 
-    trials = [
-        {**t, "sick": first_sick(HealthSeries.from_json(t["series"]), run["maximize"])}
-        for t in run["trials"]
-    ]
+    trials = []
+    for t in run["trials"]:
+        verdict = first_verdict(HealthSeries.from_json(t["series"]), run["maximize"])
+        sick = None if verdict is None else verdict.rule
+        trials.append({**t, "sick": sick})
+        if run["arm"] == "none":  # the shadow verdict is the same replay, live
+            trials[-1]["would_prune"] = None if verdict is None else verdict.message
     return {**run, "trials": trials}
 
 
