@@ -34,6 +34,11 @@ __all__ = [
 _AT_EPOCH = re.compile(r"\bat epoch (\d+)")
 
 
+def is_surplus(trial: optuna.trial.FrozenTrial) -> bool:
+    """A trial refused at its start because others had filled the target (it never ran)."""
+    return str(trial.user_attrs.get("fail_reason", "")).startswith("surplus")
+
+
 def format_value(value: float | None) -> str:
     """A metric value as a user reads it: 4 significant digits, scientific when tiny or huge."""
     if value is None:
@@ -105,7 +110,9 @@ def closing_line(
 ) -> str:
     """`done: 12/12 finished (9 COMPLETE, 3 PRUNED, 1 FAIL) in 2m31s; best trial 7 val_mse=0.03;
     next: sweeper report --study toy`."""
-    counts = {state: sum(t.state == state for t in trials) for state in TrialState}
+    counts = {
+        state: sum(t.state == state and not is_surplus(t) for t in trials) for state in TrialState
+    }
     finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
     tally = ", ".join(
         f"{counts[s]} {s.name}" for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -163,6 +170,7 @@ class ProgressView:
         self.console = console
         self.started = time.monotonic()
         done = [t for t in already or [] if t.state in (*FINISHED, TrialState.FAIL)]
+        done = [t for t in done if not is_surplus(t)]
         self.seen: set[int] = {t.number for t in done}
         self.finished = sum(t.state in FINISHED for t in done)
         self.live = console.is_terminal
@@ -194,7 +202,7 @@ class ProgressView:
 
     def update(self, trials: list[optuna.trial.FrozenTrial]) -> None:
         """Print newly finished trials (`[k/N] 42s trial ...`) and refresh the bar."""
-        done = [t for t in trials if t.state in (*FINISHED, TrialState.FAIL)]
+        done = [t for t in trials if t.state in (*FINISHED, TrialState.FAIL) and not is_surplus(t)]
         for trial in sorted(done, key=lambda t: t.number):
             if trial.number in self.seen:
                 continue
@@ -207,7 +215,7 @@ class ProgressView:
             self.print(line)
         if self.progress is not None:
             pruned = sum(t.state == TrialState.PRUNED for t in trials)
-            failed = sum(t.state == TrialState.FAIL for t in trials)
+            failed = sum(t.state == TrialState.FAIL and not is_surplus(t) for t in trials)
             best = best_of(trials, self.direction)
             value = None if best is None else best.value
             summary = f"pruned {pruned}  failed {failed}  best {self.metric}={format_value(value)}"

@@ -57,8 +57,10 @@ def test_two_launchers_and_a_joining_worker_never_sample_the_same_parameters(
 def test_a_second_launch_of_a_running_study_says_so_and_joins(
     sqlite_url: str, tmp_path: Path
 ) -> None:
+    # About 60 s for one worker: a second launch, slow to start on a busy machine, still finds
+    # the study running.
     study_file = fault_support.write_study(
-        tmp_path / "toy.yaml", n_trials=6, epochs=8, delay=0.25, sampler="tpe"
+        tmp_path / "toy.yaml", n_trials=8, epochs=30, delay=0.25, sampler="tpe"
     )
     launch = ("launch", str(study_file), "--storage", sqlite_url, "--threads", "1")
     first = start_cli(*launch)
@@ -81,4 +83,4 @@ def test_a_second_launch_of_a_running_study_says_so_and_joins(
         r"study toy is already running \(\d+ trials? in flight\); joining it with 1 worker",
         joined[0],
     ), joined[0]
-    fault_support.assert_study_intact(sqlite_url, 6)
+    fault_support.assert_study_intact(sqlite_url, 8)
