@@ -151,6 +151,7 @@ def test_a_flat_metric_is_not_no_progress_while_the_loss_still_falls() -> None:
 
 
 NO_STALL = HealthConfig.model_validate({"loss_stall": False})
+STALL = HealthConfig.model_validate({"loss_stall": True})
 
 
 def test_two_equal_sparse_evaluations_are_not_enough_for_no_progress() -> None:
@@ -166,8 +167,9 @@ def test_a_converged_metric_that_improved_first_is_not_no_progress() -> None:
 
 def test_a_loss_that_has_not_moved_since_its_first_epoch_is_a_stall_at_epoch_10() -> None:
     flat = [1.386, 1.386, 1.385, 1.386, 1.384, 1.385, 1.386, 1.384, 1.385, 1.385]
-    assert verdict_at(series_of(loss=flat[:9])) is None  # too early
-    assert verdict_at(series_of(loss=flat)).message == (
+    assert verdict_at(series_of(loss=flat)) is None  # off by default
+    assert verdict_at(series_of(loss=flat[:9]), STALL) is None  # too early
+    assert verdict_at(series_of(loss=flat), STALL).message == (
         "loss_stall: loss_change=-1.4e-03 > -1e-02 at epoch 10 (for 10 epochs)"
     )
 
@@ -175,15 +177,17 @@ def test_a_loss_that_has_not_moved_since_its_first_epoch_is_a_stall_at_epoch_10(
 def test_a_slow_start_that_falls_1_percent_within_10_epochs_is_not_a_stall() -> None:
     # A quickstart trial that ended among the best: flat for five epochs, then falling.
     loss = [1.3803, 1.378, 1.3745, 1.3691, 1.3603, 1.3453, 1.3261, 1.2967, 1.27, 1.25]
-    assert verdict_at(series_of(loss=loss)) is None
+    assert verdict_at(series_of(loss=loss), STALL) is None
 
 
 def test_a_loss_that_grows_from_its_first_epoch_is_a_stall() -> None:
-    assert verdict_at(series_of(loss=[1.0 + 0.1 * e for e in range(10)])).rule == "loss_stall"
+    assert (
+        verdict_at(series_of(loss=[1.0 + 0.1 * e for e in range(10)]), STALL).rule == "loss_stall"
+    )
 
 
 def test_a_loss_that_fell_once_is_never_a_stall_even_if_it_rises_later() -> None:
-    assert verdict_at(series_of(loss=[1.0, 0.9, 1.2, 1.3, 1.4, 1.5, 1.6])) is None
+    assert verdict_at(series_of(loss=[1.0, 0.9, 1.2, 1.3, 1.4, 1.5, 1.6]), STALL) is None
 
 
 def test_a_collapsed_rank_with_an_oscillating_cosine_is_an_embedding_collapse() -> None:

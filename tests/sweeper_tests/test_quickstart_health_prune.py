@@ -1,6 +1,6 @@
-"""The README's first command shows a health prune: the quickstart's queued trial 0 (a learning
-rate too small to learn) is pruned by the loss_stall rule, and both the launch output and
-`sweeper status` say so."""
+"""The README's first command shows a health prune: the quickstart's queued trial 0 (embeddings
+that collapse, as in the first write-up) is pruned by the embedding_collapse rule, and both the
+launch output and `sweeper status` say so."""
 
 from __future__ import annotations
 
@@ -17,18 +17,18 @@ def test_the_quickstarts_queued_trial_is_pruned_for_its_health_and_status_says_w
     sqlite_url: str, tmp_path: Path
 ) -> None:
     study = yaml.safe_load((REPO / "examples" / "quickstart.yaml").read_text())
-    assert study["enqueue"][0]["name"] == "lr-too-small"
+    assert study["enqueue"][0]["name"] == "collapsed-embeddings"
     study["n_trials"] = 1  # only the queued trial: the rest of the study is the sampler's
     path = tmp_path / "quickstart.yaml"
     path.write_text(yaml.safe_dump(study))
     launched = run_cli("launch", str(path), "--storage", sqlite_url, "--workers", "1")
     assert launched.returncode == 0, launched.stderr
-    assert "trial 0" in launched.stdout and "PRUNED (loss_stall at epoch 10)" in launched.stdout
+    assert "trial 0" in launched.stdout and "PRUNED (embedding_collapse at epoch 4)" in launched.stdout
     status = run_cli("status", "--study", "quickstart", "--storage", sqlite_url, "--json")
     trial = yaml.safe_load(status.stdout)["trials"][0]
-    assert trial["user_attrs"]["name"] == "lr-too-small"
+    assert trial["user_attrs"]["name"] == "collapsed-embeddings"
     assert trial["user_attrs"]["prune_reason"].startswith(
-        "loss_stall: loss_change=-4.3e-04 > -1e-02 at epoch 10"
+        "embedding_collapse: embedding_rank_ratio=3.1e-02 < 5e-02 at epoch 4"
     )
     text = run_cli("status", "--study", "quickstart", "--storage", sqlite_url)
-    assert "pruned by: loss_stall 1" in text.stdout
+    assert "pruned by: embedding_collapse 1" in text.stdout
