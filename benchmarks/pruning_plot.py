@@ -12,12 +12,15 @@ GRID = 200
 
 
 def median_curve(curves: list[list[tuple[float, Any]]], grid: np.ndarray) -> np.ndarray:
-    """The median over seeds of best-so-far at each grid point (NaN until most seeds have one)."""
+    """The median over seeds of best-so-far at each grid point (NaN until most seeds have one,
+    and after most seeds' studies ended)."""
     values = np.full((len(curves), len(grid)), np.nan)
     for row, curve in enumerate(curves):
         for spent, best in curve:
             if best is not None:
                 values[row, grid >= spent] = best
+        if curve:
+            values[row, grid > curve[-1][0]] = np.nan  # the arm spent no more than this
     enough = np.sum(~np.isnan(values), axis=0) * 2 > len(curves)
     out = np.full(len(grid), np.nan)
     out[enough] = np.nanmedian(values[:, enough], axis=0)
