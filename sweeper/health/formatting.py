@@ -32,12 +32,16 @@ def sci_exact(value: float, max_digits: int = 8) -> str:
 
 
 def sci_against(value: float, other: str, max_digits: int = 8) -> str:
-    """`value` with two digits, or more until its text differs from `other` (a threshold's text).
+    """`value` with one digit more than `other` (a threshold's text) has, at least two, and more
+    until the two texts differ.
 
-    So a message never reads "1e+04 > 1e+04".
+    So a message never reads "1e+04 > 1e+04", and 0.9993 against 0.999 reads
+    "9.993e-01 > 9.99e-01", not "1e+00 > 9.99e-01".
     """
-    text = sci(value)
-    digits = 2
+    mantissa = other.split("e")[0].lstrip("-")
+    other_digits = sum(c.isdigit() for c in mantissa.lstrip("0.")) if "e" in other else 1
+    digits = min(max(2, other_digits + 1), max_digits)
+    text = sci(value, digits)
     while text == other and digits < max_digits and math.isfinite(float(value)):
         digits += 1
         text = sci(value, digits)

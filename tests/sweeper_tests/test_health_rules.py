@@ -254,3 +254,10 @@ def test_true_and_false_switch_rules_on_and_off() -> None:
     config = HealthConfig.model_validate({"no_progress": False, "grad_explosion": True})
     assert not config.no_progress.enabled
     assert config.grad_explosion.enabled and config.grad_explosion.threshold == 1e4
+
+
+def test_a_value_close_to_its_threshold_prints_with_enough_digits_to_differ() -> None:
+    series = series_of(embedding_cosine_mean=[0.9993] * 5)
+    assert verdict_at(series).message == (
+        "embedding_collapse: embedding_cosine_mean=9.993e-01 > 9.99e-01 at epoch 5 (for 4 epochs)"
+    )
