@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import ROOT, json_line, parser_for
-from pruning_analysis import print_space, space_result
+from pruning_analysis import markdown, print_space, space_result
 from pruning_runs import ARMS, relabel, run_arm
 from pruning_spaces import SPACES, WIDE_SPACES
 
@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--arms", help="comma-separated arms (default: the mode's)")
     parser.add_argument("--save", type=Path, help="append every study's records to this file")
     parser.add_argument("--load", nargs="+", help="summarise saved records instead of running")
+    parser.add_argument("--markdown", action="store_true", help="also print Markdown tables")
     parser.add_argument("--relabel", action="store_true", help="with --load: re-judge `sick`")
     parser.add_argument("--plot", type=Path, default=PLOT, help=f"anytime PNG (default {PLOT})")
     args = parser.parse_args()
@@ -123,6 +124,8 @@ def main() -> None:
         if any(r["arm"] == "none" for r in space_runs):  # every figure is relative to none
             results[space] = space_result(space_runs)
             print_space(space, results[space])
+            if args.markdown:
+                print("\n" + markdown(space, results[space]))
     if mode != "smoke" and results:
         from pruning_plot import anytime_png
 

@@ -317,3 +317,21 @@ def print_space(space: str, result: dict[str, Any]) -> None:
         print(f"floor {name}: {floor}")
     if "sampler_feedback" in result:
         print(f"sampler feedback: {result['sampler_feedback']}")
+
+
+def markdown(space: str, result: dict[str, Any]) -> str:
+    """The space's figures as the Markdown table BENCHMARKS.md shows (medians over seeds)."""
+    rows = [
+        f"**{space}** ({'max' if result['maximize'] else 'min'}, seeds {result['seeds']})",
+        "",
+        "| arm | compute s | best | to none's best s | sick s | seeds reaching none's best |",
+        "|---|---|---|---|---|---|",
+    ]
+    for arm, fig in result["arms"].items():
+        reach = sum(v is not None for v in fig["to_none_best_s"])
+        rows.append(
+            f"| {arm} | {fmt(median(fig['compute_s']))} | {fmt(median(fig['best']), '.4g')} | "
+            f"{fmt(median(fig['to_none_best_s']))} | {fmt(median(fig['sick_compute_s']))} | "
+            f"{reach}/{len(fig['compute_s'])} |"
+        )
+    return "\n".join(rows)
