@@ -170,7 +170,7 @@ def space_result(runs: list[dict]) -> dict[str, Any]:
     result["rule_latency_ceiling"] = latency_ceiling([by[("none", s)] for s in seeds], maximize)
     result["floors"] = floors(result, run_arms)
     if "health_infeasible" in run_arms:
-        result["sampler_feedback"] = sampler_feedback(by, seeds)
+        result["sampler_feedback"] = sampler_feedback(by, seeds, maximize)
     return result
 
 
@@ -264,7 +264,9 @@ def floors(result: dict[str, Any], run_arms: list[str]) -> dict[str, Any]:
     return out
 
 
-def sampler_feedback(by: dict[tuple, list[dict]], seeds: list[int]) -> dict[str, Any]:
+def sampler_feedback(
+    by: dict[tuple, list[dict]], seeds: list[int], maximize: bool
+) -> dict[str, Any]:
     """Stand-in value (arm health) against infeasible (arm health_infeasible): the share of sick
     trials in the second half of each study, and the best value."""
     out = {}
@@ -274,7 +276,7 @@ def sampler_feedback(by: dict[tuple, list[dict]], seeds: list[int]) -> dict[str,
             trials = by[(arm, seed)]
             late = trials[len(trials) // 2 :]
             shares.append(round(sum(bool(t["sick"]) for t in late) / len(late), 3))
-            bests.append(arm_figures(trials, None, True)["best"])
+            bests.append(arm_figures(trials, None, maximize)["best"])
         out[arm] = {"sick_share_second_half": shares, "median_share": median(shares), "best": bests}
     return out
 
