@@ -101,9 +101,11 @@ def test_failures_for_some_parameters_are_counted_but_do_not_stop_the_study(
     status = _status(url)
     assert status["stopped"] is None
     assert status["counts"]["COMPLETE"] == 6
-    assert status["counts"]["FAIL"] >= 2
     reasons = [t["user_attrs"]["fail_reason"] for t in status["trials"] if t["state"] == "FAIL"]
-    assert all(reason.startswith("ValueError: x=-") for reason in reasons), reasons
+    # Two workers may both start a trial when one is left; the later one is refused as surplus.
+    objective_failures = [reason for reason in reasons if not reason.startswith("surplus:")]
+    assert len(objective_failures) >= 2, reasons
+    assert all(reason.startswith("ValueError: x=-") for reason in objective_failures), reasons
 
 
 def test_an_objective_that_returns_nan_counts_against_the_budget_with_a_reason(
