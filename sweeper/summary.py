@@ -77,7 +77,7 @@ def _shadow(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any] | None:
 
 
 def studies_overview(storage: optuna.storages.BaseStorage) -> list[dict[str, Any]]:
-    """Every study in the storage with its counts, target and best value."""
+    """Every study in the storage: counts, target, best value and why it stopped, if it did."""
     rows: list[dict[str, Any]] = []
     for name in sorted(optuna.get_all_study_names(storage)):
         study = optuna.load_study(study_name=name, storage=storage)
@@ -89,6 +89,7 @@ def studies_overview(storage: optuna.storages.BaseStorage) -> list[dict[str, Any
                 "target": target_of(study),
                 "counts": count_states(trials),
                 "best_value": None if best is None else best["value"],
+                "stopped": stopped_of(study),
             }
         )
     return rows

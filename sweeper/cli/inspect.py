@@ -107,7 +107,8 @@ def _overview_cells(row: dict[str, Any]) -> dict[str, str]:
     counts = row["counts"]
     states = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
     return {
-        "finished/target": f"{counts['COMPLETE'] + counts['PRUNED']}/{row['target']}",
+        "finished/target": f"{counts['COMPLETE'] + counts['PRUNED']}/{row['target']}"
+        + (" stopped" if row.get("stopped") else ""),
         "best": format_value(row["best_value"]),
         **{state: str(counts[state]) for state in states},
     }

@@ -73,6 +73,10 @@ def test_an_always_failing_objective_stops_with_exit_4_and_resume_finishes_after
     assert status["stopped"]["error"] == f"SweeperError: dataset: {data_file} does not exist"
     text = run_cli("status", "--study", "budget", "--storage", storage_url).stdout
     assert "study budget stopped: " in text and "sweeper resume --study budget" in text
+    listed = run_cli("list", "--storage", storage_url, "--json")
+    (row,) = json.loads(listed.stdout)["studies"]
+    assert row["stopped"]["rule"] == "max_consecutive"
+    assert "0/4 stopped" in run_cli("list", "--storage", storage_url).stdout
 
     joined = run_cli("worker", "--study", "budget", "--storage", storage_url)
     assert joined.returncode == 4, joined.stderr
