@@ -12,7 +12,9 @@ error naming the folders looked in, without waiting on the network.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import os
 import os.path as osp
 import random
@@ -312,7 +314,14 @@ def load_ogb(name: str, data_root: str) -> LinkSplit:
     if not osp.isdir(folder):
         require_network(OGB_HOST, f"dataset: {name} is not in {folder}")
     try:
-        with torch.serialization.safe_globals(_ogb_safe_globals()):
+        # ogb and PyG print progress bars and "Processing..." while they convert the raw files
+        # once; a sweep's output holds only its own lines.
+        quiet = io.StringIO()
+        with (
+            torch.serialization.safe_globals(_ogb_safe_globals()),
+            contextlib.redirect_stdout(quiet),
+            contextlib.redirect_stderr(quiet),
+        ):
             dataset = PygLinkPropPredDataset(name=name, root=data_root)
             split = dataset.get_edge_split()
     except (OSError, URLError) as error:
@@ -343,6 +352,12 @@ def _ogb_safe_globals() -> list[object]:
         from numpy._core.multiarray import _reconstruct
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct
+    # OGB's released split files were pickled under numpy 1, whose arrays name the reconstructor
+    # `numpy.core.multiarray._reconstruct`; numpy 2 moved it to `numpy._core`. Allow both names.
+    legacy_names = [
+        (_reconstruct, "numpy.core.multiarray._reconstruct"),
+        (_reconstruct, "numpy._core.multiarray._reconstruct"),
+    ]
     dtypes = [
         np.dtypes.Int64DType,
         np.dtypes.Int32DType,
@@ -353,7 +368,7 @@ def _ogb_safe_globals() -> list[object]:
         DataEdgeAttr,
         DataTensorAttr,
         GlobalStorage,
-        _reconstruct,
+        *legacy_names,
         np.ndarray,
         np.dtype,
         *dtypes,

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 
 from objectives.link_prediction.datasets import EvalEdges, LinkSplit
 from objectives.link_prediction.evaluate import hits_at_k, mrr, ogb_score, parse_metric
+from objectives.link_prediction.graph import propagation_graph
 from objectives.link_prediction.model import LinkModel
 from objectives.link_prediction.negatives import HardNegativeSampler, sample_negatives
 from objectives.link_prediction.params import LinkPredictionParams
@@ -57,16 +58,20 @@ def train_epoch(
     *,
     scaler: torch.amp.GradScaler | None = None,
     hard_sampler: HardNegativeSampler | None = None,
+    graph: Tensor | None = None,
 ) -> None:
     """One pass over the training positives in mini-batches, feeding the health monitor (which
-    keeps the loss on the device: no per-step synchronisation here either)."""
+    keeps the loss on the device: no per-step synchronisation here either). The encoder reads
+    `graph` (default: the split's sparse `adj_t`; pass it to build it once per run)."""
     model.train()
     x, edge_index, train_pos = split.x, split.edge_index, split.train_pos
+    if graph is None:
+        graph = propagation_graph(edge_index, split.num_nodes)
     device_type = edge_index.device.type
     for perm in DataLoader(range(train_pos.size(1)), params.batch_size, shuffle=True):
         optimizer.zero_grad()
         with torch.autocast(device_type, enabled=scaler is not None):
-            h = model.encode(x, edge_index)
+            h = model.encode(x, graph)
             pos_edge = train_pos[:, perm.to(train_pos.device)]
             neg_edge = sample_negatives(
                 edge_index,
@@ -131,10 +136,19 @@ def evaluate_split(
 
 
 @torch.no_grad()
-def test(model: LinkModel, split: LinkSplit, metric: str, batch_size: int) -> tuple[float, float]:
-    """(valid, test) values of `metric`, scoring with the full training graph as OGB does."""
+def test(
+    model: LinkModel,
+    split: LinkSplit,
+    metric: str,
+    batch_size: int,
+    graph: Tensor | None = None,
+) -> tuple[float, float]:
+    """(valid, test) values of `metric`, scoring with the full training graph as OGB does
+    (`graph` as in `train_epoch`)."""
     model.eval()
-    h = model.encode(split.x, split.edge_index)
+    if graph is None:
+        graph = propagation_graph(split.edge_index, split.num_nodes)
+    h = model.encode(split.x, graph)
     valid = evaluate_split(model, h, split.valid, metric, batch_size, split.ogb_name)
     test_value = evaluate_split(model, h, split.test, metric, batch_size, split.ogb_name)
     return valid, test_value
@@ -174,15 +188,25 @@ def run(
     best = TrainResult(
         best_valid=float("-inf"), test_at_best=float("nan"), best_epoch=0, epochs_run=0
     )
+    graph = propagation_graph(split.edge_index, split.num_nodes)
     for epoch in range(1, params.epochs + 1):
-        train_epoch(model, split, optimizer, params, ctx, scaler=scaler, hard_sampler=hard_sampler)
+        train_epoch(
+            model,
+            split,
+            optimizer,
+            params,
+            ctx,
+            scaler=scaler,
+            hard_sampler=hard_sampler,
+            graph=graph,
+        )
         best.epochs_run = epoch
         if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
             scheduler.step()
         if epoch % params.eval_every != 0 and epoch != params.epochs:
             ctx.check_health(epoch)
             continue
-        valid, test_value = test(model, split, ctx.metric, params.batch_size)
+        valid, test_value = test(model, split, ctx.metric, params.batch_size, graph)
         if valid > best.best_valid:
             best.best_valid, best.test_at_best, best.best_epoch = valid, test_value, epoch
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):

@@ -26,6 +26,7 @@ from sweeper.exit_codes import ExitCode
 from sweeper.failures import FAIL_REASON_ATTR, enforce_budget, stop_message
 from sweeper.studies import FINISHED, load_study, stored_config, target_of
 from sweeper.workers.devices import pin_device
+from sweeper.workers.memory import retain_freed_memory
 from sweeper.workers.stopping import StopRequested, StopSignals
 from sweeper.workers.trial_runner import TrialRunner
 
@@ -123,6 +124,7 @@ def _run_trials(
     study, config = load_study(storage, options.study_name)
     objective = resolve_objective(config.objective)
     _limit_threads(options.threads)
+    retain_freed_memory()
     runner = TrialRunner(
         config, objective, device=options.device, torch_device=torch_device, stop=stop
     )

@@ -1,8 +1,8 @@
-"""Writers of tiny datasets in OGB's and Planetoid's on-disk formats, for the loader tests."""
+"""A writer of tiny datasets in Planetoid's on-disk format, for the loader tests (OGB tests use
+the real ogbl-ddi: tests/real_data.py)."""
 
 from __future__ import annotations
 
-import gzip
 import pickle
 from pathlib import Path
 
@@ -16,43 +16,6 @@ def _random_pairs(num_nodes: int, num_edges: int, seed: int) -> torch.Tensor:
     pairs = torch.randint(num_nodes, (2, num_edges * 3), generator=gen)
     pairs = pairs[:, pairs[0] < pairs[1]]
     return torch.unique(pairs, dim=1)[:, :num_edges]
-
-
-def write_tiny_ogbl_ddi(root: Path, *, num_nodes: int = 40, numpy_splits: bool = False) -> dict:
-    """Write `root/ogbl_ddi` as the ogb package lays it out after a download (raw CSVs holding the
-    training graph, `split/target/{train,valid,test}.pt`, the release marker); return the split."""
-    base = root / "ogbl_ddi"
-    (base / "raw").mkdir(parents=True)
-    (base / "split" / "target").mkdir(parents=True)
-    (base / "RELEASE_v1.txt").write_text("ogbl-ddi tiny test copy\n")
-    edges = _random_pairs(num_nodes, 150, seed=1)
-    num_train = int(edges.size(1) * 0.8)
-    num_valid = (edges.size(1) - num_train) // 2
-    train = edges[:, :num_train]
-    gen = torch.Generator().manual_seed(2)
-    split = {
-        "train": {"edge": train.t()},
-        "valid": {
-            "edge": edges[:, num_train : num_train + num_valid].t(),
-            "edge_neg": torch.randint(num_nodes, (50, 2), generator=gen),
-        },
-        "test": {
-            "edge": edges[:, num_train + num_valid :].t(),
-            "edge_neg": torch.randint(num_nodes, (50, 2), generator=gen),
-        },
-    }
-    lines = {
-        "edge.csv.gz": [f"{u},{v}" for u, v in train.t().tolist()],
-        "num-node-list.csv.gz": [str(num_nodes)],
-        "num-edge-list.csv.gz": [str(train.size(1))],
-    }
-    for name, rows in lines.items():
-        with gzip.open(base / "raw" / name, "wt") as handle:
-            handle.write("\n".join(rows) + "\n")
-    for part, value in split.items():
-        stored = {k: v.numpy() for k, v in value.items()} if numpy_splits else value
-        torch.save(stored, base / "split" / "target" / f"{part}.pt")
-    return split
 
 
 def write_tiny_planetoid(root: Path, name: str = "Cora", *, num_nodes: int = 560) -> int:

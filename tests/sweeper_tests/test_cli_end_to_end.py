@@ -14,7 +14,7 @@ import optuna
 import yaml
 
 from tests.conftest import cli_env, run_cli, start_cli
-from tests.objectives_tests.link_prediction_files import write_tiny_ogbl_ddi
+from tests.real_data import copy_ogbl_ddi
 from tests.sweeper_tests import fault_support
 
 
@@ -277,7 +277,7 @@ def test_the_study_files_enqueue_list_is_queued_once_as_the_first_trials(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "gcn-structural-v2.yaml"
-    write_tiny_ogbl_ddi(tmp_path / "data")  # the example's data_root, for its pre-flight
+    copy_ogbl_ddi(tmp_path / "data")  # the example's data_root, for its pre-flight
     for _ in range(2):  # a second create of the same file must not queue it again
         created = run_cli("create", str(example), "--storage", sqlite_url, cwd=tmp_path)
         assert created.returncode == 0, created.stderr
