@@ -10,6 +10,8 @@ model sizes; the epochs alternate between the two so background load hits both a
     python benchmarks/trainer_speed.py            # a table
     python benchmarks/trainer_speed.py --json     # the table, then one JSON object as last line
     python benchmarks/trainer_speed.py --quick    # fewer epochs
+    python benchmarks/trainer_speed.py --dataset ogbl-ddi --json   # the real graph, three loops
+                                                    # (benchmarks/trainer_speed_ddi.py)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -142,6 +145,11 @@ def measure(config: dict[str, Any], epochs: int, warmup: int) -> dict[str, float
 
 def main() -> None:
     """Measure every configuration and print the table (and the JSON line with --json)."""
+    if "--dataset" in sys.argv:
+        import trainer_speed_ddi
+
+        trainer_speed_ddi.main(sys.argv[1:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.add_argument("--quick", action="store_true", help="fewer epochs (a rough figure)")

@@ -78,3 +78,23 @@ def test_scaling_reports_trials_per_hour_for_one_and_two_workers(smoke_runs: dic
 def test_parallel_cpu_reports_the_ceiling_of_two_processes(smoke_runs: dict) -> None:
     result = last_json(smoke_runs["parallel_cpu"])
     assert result["alone_s"] > 0 and len(result["pair_s"]) == 2 and result["ceiling"] > 0
+
+
+def test_trainer_speed_on_the_real_ogbl_ddi_reports_the_three_loops() -> None:
+    """The documented JSON line of `trainer_speed.py --dataset ogbl-ddi` (its smoke mode trains
+    16 channels wide, one epoch per loop, on a copy of the real graph)."""
+    command = [sys.executable, str(REPO / "benchmarks" / "trainer_speed.py"), "--dataset"]
+    done = subprocess.run(
+        [*command, "ogbl-ddi", "--smoke", "--hits", "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])["ogbl-ddi"]
+    assert set(result) == {"ogb_sparse", "edge_index", "project"}
+    for row in result.values():
+        assert {"epoch_s", "user_s", "sys_s", "peak_rss_mb"} <= set(row)
+        assert row["epoch_s"] > 0 and row["peak_rss_mb"] > 0
+        assert 0.0 <= row["valid_hits@20"] <= 1.0
+    # the sparse adjacency and edge_index propagate the same (up to float summation order)
+    sparse, dense = (result[k]["valid_hits@20"] for k in ("ogb_sparse", "edge_index"))
+    assert abs(sparse - dense) < 0.005
