@@ -121,7 +121,7 @@ def _project_loop(split: Any, p: Any) -> tuple[Callable[[], None], Callable[[], 
 
     from objectives.link_prediction.graph import propagation_graph
     from objectives.link_prediction.model import build_model
-    from objectives.link_prediction.negatives import HardNegativeSampler
+    from objectives.link_prediction.negatives import NegativeSampler
     from objectives.link_prediction.train import score_edges, train_epoch
     from sweeper.context import TrialContext
     from sweeper.workers.memory import retain_freed_memory
@@ -132,11 +132,11 @@ def _project_loop(split: Any, p: Any) -> tuple[Callable[[], None], Callable[[], 
     study = optuna.create_study(direction="maximize")
     ctx = TrialContext(study.ask(), device="cpu", metric="hits@20", direction="maximize")
     graph = propagation_graph(split.edge_index, split.num_nodes)
-    hard = HardNegativeSampler(split.edge_index, split.num_nodes)
+    negatives = NegativeSampler(split.edge_index, split.num_nodes)
     epochs = iter(range(1, 1_000_000))
 
     def epoch() -> None:
-        train_epoch(model, split, optimizer, p, ctx, hard_sampler=hard, graph=graph)
+        train_epoch(model, split, optimizer, p, ctx, negatives=negatives, graph=graph)
         ctx.check_health(next(epochs))
 
     @torch.no_grad()

@@ -20,7 +20,7 @@ from objectives.link_prediction.datasets import EvalEdges, LinkSplit
 from objectives.link_prediction.evaluate import hits_at_k, mrr, ogb_score, parse_metric
 from objectives.link_prediction.graph import propagation_graph
 from objectives.link_prediction.model import LinkModel
-from objectives.link_prediction.negatives import HardNegativeSampler, sample_negatives
+from objectives.link_prediction.negatives import NegativeSampler
 from objectives.link_prediction.params import LinkPredictionParams
 
 if TYPE_CHECKING:
@@ -57,29 +57,26 @@ def train_epoch(
     ctx: TrialContext,
     *,
     scaler: torch.amp.GradScaler | None = None,
-    hard_sampler: HardNegativeSampler | None = None,
+    negatives: NegativeSampler | None = None,
     graph: Tensor | None = None,
 ) -> None:
     """One pass over the training positives in mini-batches, feeding the health monitor (which
     keeps the loss on the device: no per-step synchronisation here either). The encoder reads
-    `graph` (default: the split's sparse `adj_t`; pass it to build it once per run)."""
+    `graph` and negatives come from `negatives` (defaults: built from the split; `run` builds
+    both once per trial)."""
     model.train()
     x, edge_index, train_pos = split.x, split.edge_index, split.train_pos
     if graph is None:
         graph = propagation_graph(edge_index, split.num_nodes)
+    if negatives is None:
+        negatives = NegativeSampler(edge_index, split.num_nodes)
     device_type = edge_index.device.type
     for perm in DataLoader(range(train_pos.size(1)), params.batch_size, shuffle=True):
         optimizer.zero_grad()
         with torch.autocast(device_type, enabled=scaler is not None):
             h = model.encode(x, graph)
             pos_edge = train_pos[:, perm.to(train_pos.device)]
-            neg_edge = sample_negatives(
-                edge_index,
-                split.num_nodes,
-                pos_edge,
-                hard_ratio=params.hard_negative_ratio,
-                hard_sampler=hard_sampler,
-            )
+            neg_edge = negatives.for_positives(pos_edge, params.hard_negative_ratio)
             pos_out = model.decode(h, pos_edge)
             neg_out = model.decode(h, neg_edge)
             bce = F.binary_cross_entropy_with_logits(pos_out, torch.ones_like(pos_out))
@@ -180,11 +177,7 @@ def run(
     scheduler = make_scheduler(optimizer, params)
     use_amp = params.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler(device.type) if use_amp else None
-    hard_sampler = (
-        HardNegativeSampler(split.edge_index, split.num_nodes)
-        if params.hard_negative_ratio > 0
-        else None
-    )
+    negatives = NegativeSampler(split.edge_index, split.num_nodes)
     best = TrainResult(
         best_valid=float("-inf"), test_at_best=float("nan"), best_epoch=0, epochs_run=0
     )
@@ -197,7 +190,7 @@ def run(
             params,
             ctx,
             scaler=scaler,
-            hard_sampler=hard_sampler,
+            negatives=negatives,
             graph=graph,
         )
         best.epochs_run = epoch

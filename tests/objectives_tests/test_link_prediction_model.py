@@ -7,7 +7,7 @@ import torch
 
 from objectives.link_prediction.datasets import synthetic_graph
 from objectives.link_prediction.model import build_model
-from objectives.link_prediction.negatives import HardNegativeSampler, sample_negatives
+from objectives.link_prediction.negatives import NegativeSampler
 from objectives.link_prediction.params import LinkPredictionParams
 
 
@@ -66,9 +66,9 @@ def test_reset_parameters_restores_a_fresh_model():
 
 def test_hard_negatives_are_two_hops_away_and_not_edges():
     edge_index = _graph()
-    sampler = HardNegativeSampler(edge_index, 120)
+    sampler = NegativeSampler(edge_index, 120)
     torch.manual_seed(0)
-    neg = sampler.sample(edge_index[0], 200)
+    neg = sampler.two_hop(edge_index[0], 200)
     adj = torch.zeros(120, 120, dtype=torch.bool)
     adj[edge_index[0], edge_index[1]] = True
     two_hops = (adj.float() @ adj.float()) > 0
@@ -83,11 +83,23 @@ def test_hard_negative_ratio_sets_the_share_of_hard_negatives():
     edge_index = _graph()
     pos = edge_index[:, :100]
     torch.manual_seed(0)
-    neg = sample_negatives(
-        edge_index, 120, pos, hard_ratio=0.3, hard_sampler=HardNegativeSampler(edge_index, 120)
-    )
+    neg = NegativeSampler(edge_index, 120).for_positives(pos, hard_ratio=0.3)
     assert neg.size(1) == 100
     adj = torch.zeros(120, 120)
     adj[edge_index[0], edge_index[1]] = 1.0
     two_hops = (adj @ adj) > 0
     assert two_hops[neg[0, 70:], neg[1, 70:]].all()
+
+
+def test_uniform_negatives_are_distinct_non_edges_spread_over_all_pairs():
+    edge_index = _graph()
+    torch.manual_seed(0)
+    neg = NegativeSampler(edge_index, 120).uniform(20_000)
+    adj = torch.zeros(120, 120, dtype=torch.bool)
+    adj[edge_index[0], edge_index[1]] = True
+    u, w = neg
+    assert neg.shape == (2, 20_000)
+    assert not adj[u, w].any() and (u != w).all()
+    # uniform over the allowed pairs: every node shows up as a source about equally often
+    counts = torch.bincount(u, minlength=120).float()
+    assert counts.min() > 0.6 * counts.mean() and counts.max() < 1.4 * counts.mean()
