@@ -83,7 +83,7 @@ class EmbeddingCollapseRule(RuleConfig):
 
     signal: Literal["any", "cosine", "rank"] = "any"
     threshold: float | None = Field(default=None, allow_inf_nan=False)
-    patience: int = Field(default=3, ge=1)
+    patience: int = Field(default=2, ge=1)
     warmup: int = Field(default=1, ge=0)
 
     @field_validator("threshold")
@@ -114,11 +114,13 @@ class EmbeddingCollapseRule(RuleConfig):
 
 class EdgeCollapseRule(RuleConfig):
     """Prune when a learned graph that had edges decays to at most `threshold` edges above its
-    edge threshold. A graph that has not grown edges yet (e.g. from a zero start at a small
-    learning rate) is learning slowly, not collapsing, and is left to the other rules."""
+    edge threshold for `patience` epochs. A graph that has not grown edges yet (e.g. from a zero
+    start at a small learning rate) is learning slowly, not collapsing, and is left to the other
+    rules. Patience 30: on the wide causal sweeps graphs emptied for 5-25 epochs after an
+    augmented-Lagrangian step and then regrew, one of them into its study's second-best graph."""
 
     threshold: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    patience: int = Field(default=5, ge=1)
+    patience: int = Field(default=30, ge=1)
     warmup: int = Field(default=5, ge=0)
 
 

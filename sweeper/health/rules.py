@@ -10,6 +10,7 @@ signal (epochs without the signal, e.g. between evaluations, are skipped, not co
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -269,7 +270,9 @@ def loss_stall(config: HealthConfig, series: HealthSeries, epoch: int) -> Verdic
 
 
 def _loss_improved(series: HealthSeries, start: int, end: int, fraction: float) -> bool:
-    """Whether the training loss fell by more than `fraction` of its size from `start` to `end`."""
+    """Whether the training loss fell by more than `fraction` of its size from `start` to `end`:
+    the lowest loss of the window's second half against the median of its first quarter, so a
+    single spike at either end (an augmented-Lagrangian step, a noisy batch) does not decide."""
     losses = [
         v
         for e, v in zip(series.epochs, series.values("loss"), strict=True)
@@ -277,7 +280,9 @@ def _loss_improved(series: HealthSeries, start: int, end: int, fraction: float) 
     ]
     if len(losses) < 2:
         return False
-    return losses[0] - losses[-1] > fraction * abs(losses[0])
+    head = statistics.median(losses[: max(1, len(losses) // 4)])
+    tail = min(losses[len(losses) // 2 :])
+    return head - tail > fraction * abs(head)
 
 
 def _vanishing_signal(series: HealthSeries) -> str:

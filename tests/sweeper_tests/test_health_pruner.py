@@ -298,7 +298,7 @@ class LinkRun:
 def test_encoder_with_identical_embeddings_is_pruned_as_embedding_collapse() -> None:
     trial = run_study(LinkRun(constant_features=True))
     assert reason(trial).startswith("embedding_collapse: embedding_cosine_mean=1e+00 > 9.99e-01")
-    assert pruned_epoch(trial) == 4  # 1 warm-up epoch, then the default patience of 3
+    assert pruned_epoch(trial) == 3  # 1 warm-up epoch, then the default patience of 2
 
 
 # -------------------------------------------------------------------- learned adjacency (SEM)
@@ -349,7 +349,7 @@ class GraphRun:
 
 def test_learned_adjacency_that_decays_to_zero_is_pruned_as_edge_collapse() -> None:
     trial = run_study(GraphRun(lambda_sparse=2000.0, lr=2e-2))
-    assert reason(trial) == "edge_collapse: edges=0e+00 <= 0e+00 at epoch 10 (for 5 epochs)"
+    assert reason(trial) == "edge_collapse: edges=0e+00 <= 0e+00 at epoch 35 (for 30 epochs)"
     edges = trial.user_attrs["health_series"]["edges"]
     assert edges[0] > 0 and edges[-1] == 0
 

@@ -96,15 +96,25 @@ def test_rank_collapse_uses_the_rank_ratio_when_chosen() -> None:
     config = HealthConfig.model_validate({"embedding_collapse": {"signal": "rank", "warmup": 0}})
     series = series_of(embedding_rank_ratio=[0.01] * 3, embedding_cosine_mean=[0.2] * 3)
     assert verdict_at(series, config).signal == "embedding_rank_ratio"
-    assert verdict_at(series) is None  # the default looks at cosine, which is healthy
+    cosine_only = HealthConfig.model_validate({"embedding_collapse": {"signal": "cosine"}})
+    assert verdict_at(series, cosine_only) is None  # the cosine is healthy
 
 
 def test_epochs_without_the_signal_are_skipped_not_counted() -> None:
-    series = series_of(edges=[5, 0, None, None, 0, None, 0, 0, None, 0, 0])
-    assert verdict_at(series) is None  # four zero readings after the 5-epoch warm-up
-    series.record(12, {"edges": 0})
+    readings = [5, 0, None, None, 0] + [None, 0] * 29  # 29 zero readings after the warm-up
+    series = series_of(edges=readings)
+    assert verdict_at(series) is None
+    series.record(len(readings) + 1, {"edges": 0})
     verdict = verdict_at(series)
-    assert verdict.message == "edge_collapse: edges=0e+00 <= 0e+00 at epoch 12 (for 5 epochs)"
+    assert verdict.message == "edge_collapse: edges=0e+00 <= 0e+00 at epoch 64 (for 30 epochs)"
+
+
+def test_a_graph_that_empties_for_a_while_and_regrows_is_not_pruned() -> None:
+    """As on the wide causal sweeps: an augmented-Lagrangian step empties the graph for some
+    epochs; it regrows (one such run found its study's second-best graph)."""
+    edges = [0] * 70 + [1, 2, 3] + [0] * 25 + [2, 4, 6]
+    for epoch in range(1, len(edges) + 1):  # at no epoch of it
+        assert verdict_at(series_of(edges=edges[:epoch])) is None, epoch
 
 
 def test_a_healthy_loss_balance_of_1e5_is_not_pruned_even_with_the_rule_on() -> None:

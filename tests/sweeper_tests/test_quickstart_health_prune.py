@@ -24,12 +24,12 @@ def test_the_quickstarts_queued_trial_is_pruned_for_its_health_and_status_says_w
     path.write_text(yaml.safe_dump(study))
     launched = run_cli("launch", str(path), "--storage", sqlite_url, "--workers", "1")
     assert launched.returncode == 0, launched.stderr
-    assert "trial 0 PRUNED (embedding_collapse at epoch 4)" in launched.stdout
+    assert "trial 0 PRUNED (embedding_collapse at epoch 3)" in launched.stdout
     status = run_cli("status", "--study", "quickstart", "--storage", sqlite_url, "--json")
     trial = yaml.safe_load(status.stdout)["trials"][0]
     assert trial["user_attrs"]["name"] == "collapsed-embeddings"
     assert re.match(
-        r"embedding_collapse: embedding_rank_ratio=\d\.\de-02 < 5e-02 at epoch 4",
+        r"embedding_collapse: embedding_rank_ratio=\d\.\de-02 < 5e-02 at epoch 3",
         trial["user_attrs"]["prune_reason"],
     ), trial["user_attrs"]["prune_reason"]
     text = run_cli("status", "--study", "quickstart", "--storage", sqlite_url)
