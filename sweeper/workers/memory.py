@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 
 M_TRIM_THRESHOLD = -1  # mallopt parameters, from glibc's <malloc.h>
 M_MMAP_MAX = -4
@@ -19,7 +20,10 @@ KEEP_BYTES = 2**31 - 1  # free memory at the heap's top kept before trimming (ma
 
 def retain_freed_memory() -> bool:
     """Make glibc's malloc serve large blocks from the heap and keep freed pages for reuse;
-    False where the C library is not glibc (musl, macOS), which keeps its own behaviour."""
+    False where the C library is not glibc (musl, macOS), which keeps its own behaviour, or
+    when `SWEEPER_KEEP_FREED_MEMORY=0` asks for the C library's defaults."""
+    if os.environ.get("SWEEPER_KEEP_FREED_MEMORY", "1") == "0":
+        return False
     name = ctypes.util.find_library("c")
     if name is None:
         return False
