@@ -132,7 +132,7 @@ def _project_loop(split: Any, p: Any) -> tuple[Callable[[], None], Callable[[], 
     study = optuna.create_study(direction="maximize")
     ctx = TrialContext(study.ask(), device="cpu", metric="hits@20", direction="maximize")
     graph = propagation_graph(split.edge_index, split.num_nodes)
-    negatives = NegativeSampler(split.edge_index, split.num_nodes)
+    negatives = NegativeSampler(split.edge_index, split.num_nodes, graph)
     epochs = iter(range(1, 1_000_000))
 
     def epoch() -> None:

@@ -21,13 +21,22 @@ class NegativeSampler:
     """Non-edges of one fixed training graph: `uniform` pairs, `two_hop` (hard) pairs, and
     `for_positives`, one negative per positive with a share of hard ones."""
 
-    def __init__(self, edge_index: Tensor, num_nodes: int) -> None:
+    def __init__(self, edge_index: Tensor, num_nodes: int, adjacency: Tensor | None = None) -> None:
+        """`adjacency`: the graph's sparse CSR `adj_t` (objectives.link_prediction.graph) when
+        the training graph is undirected, as every loader here makes it; its index arrays are
+        shared instead of sorting a copy of `edge_index` (about 50 MB less on ogbl-ddi)."""
         self.num_nodes = num_nodes
-        row, col = sort_edge_index(edge_index, num_nodes=num_nodes)
-        self.rowptr = index2ptr(row, num_nodes)
-        self.col = col
+        if adjacency is not None and adjacency.layout == torch.sparse_csr:
+            self.rowptr, self.col = adjacency.crow_indices(), adjacency.col_indices()
+        else:
+            row, self.col = sort_edge_index(edge_index, num_nodes=num_nodes)
+            self.rowptr = index2ptr(row, num_nodes)
         self.degree = self.rowptr[1:] - self.rowptr[:-1]
-        self.edge_keys = torch.unique(row * num_nodes + col)
+        nodes = torch.arange(num_nodes, device=self.col.device)
+        keys = torch.repeat_interleave(nodes, self.degree) * num_nodes + self.col
+        if keys.numel() > 1 and not bool((keys[1:] > keys[:-1]).all()):
+            keys = torch.unique(keys)  # unsorted or repeated pairs
+        self.edge_keys = keys
 
     def _is_edge(self, u: Tensor, w: Tensor) -> Tensor:
         keys = u * self.num_nodes + w

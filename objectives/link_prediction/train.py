@@ -69,7 +69,7 @@ def train_epoch(
     if graph is None:
         graph = propagation_graph(edge_index, split.num_nodes)
     if negatives is None:
-        negatives = NegativeSampler(edge_index, split.num_nodes)
+        negatives = NegativeSampler(edge_index, split.num_nodes, graph)
     device_type = edge_index.device.type
     for perm in DataLoader(range(train_pos.size(1)), params.batch_size, shuffle=True):
         optimizer.zero_grad()
@@ -177,11 +177,11 @@ def run(
     scheduler = make_scheduler(optimizer, params)
     use_amp = params.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler(device.type) if use_amp else None
-    negatives = NegativeSampler(split.edge_index, split.num_nodes)
+    graph = propagation_graph(split.edge_index, split.num_nodes)
+    negatives = NegativeSampler(split.edge_index, split.num_nodes, graph)
     best = TrainResult(
         best_valid=float("-inf"), test_at_best=float("nan"), best_epoch=0, epochs_run=0
     )
-    graph = propagation_graph(split.edge_index, split.num_nodes)
     for epoch in range(1, params.epochs + 1):
         train_epoch(
             model,
