@@ -77,8 +77,13 @@ class OgbLinkPredictor(torch.nn.Module):
         return torch.sigmoid(self.lins[-1](x))
 
 
-def minimal_epoch_fn(p: LinkPredictionParams, split: Any) -> Callable[[], None]:
-    """One epoch of the OGB example's `train()` on `split`."""
+def ogb_loop(
+    p: LinkPredictionParams, split: Any, graph: torch.Tensor | None = None
+) -> tuple[Callable[[], None], Callable[[], tuple[torch.Tensor, ...]]]:
+    """OGB's `train()` on `split`, propagating through `graph` (default `edge_index`; the
+    example's own `adj_t` is a sparse adjacency), and the scores its `test()` computes: valid
+    and test positives and negatives."""
+    graph = split.edge_index if graph is None else graph
     emb = torch.nn.Embedding(split.num_nodes, p.hidden_channels)
     torch.nn.init.xavier_uniform_(emb.weight)
     model = OgbGCN(p.hidden_channels, p.num_layers, p.dropout)
@@ -92,7 +97,7 @@ def minimal_epoch_fn(p: LinkPredictionParams, split: Any) -> Callable[[], None]:
         predictor.train()
         for perm in DataLoader(range(pos_train_edge.size(0)), p.batch_size, shuffle=True):
             optimizer.zero_grad()
-            h = model(emb.weight, edge_index)
+            h = model(emb.weight, graph)
             edge = pos_train_edge[perm].t()
             pos_out = predictor(h[edge[0]], h[edge[1]])
             pos_loss = -torch.log(pos_out + 1e-15).mean()
@@ -108,7 +113,26 @@ def minimal_epoch_fn(p: LinkPredictionParams, split: Any) -> Callable[[], None]:
             torch.nn.utils.clip_grad_norm_(predictor.parameters(), 1.0)
             optimizer.step()
 
-    return epoch
+    @torch.no_grad()
+    def scores() -> tuple[torch.Tensor, ...]:
+        model.eval()
+        predictor.eval()
+        h = model(emb.weight, graph)
+
+        def score(edges: torch.Tensor) -> torch.Tensor:
+            batches = range(0, edges.size(1), p.batch_size)
+            pairs = [edges[:, i : i + p.batch_size] for i in batches]
+            return torch.cat([predictor(h[e[0]], h[e[1]]) for e in pairs]).view(-1)
+
+        parts = (split.valid.pos, split.valid.neg, split.test.pos, split.test.neg)
+        return tuple(score(e) for e in parts)
+
+    return epoch, scores
+
+
+def minimal_epoch_fn(p: LinkPredictionParams, split: Any) -> Callable[[], None]:
+    """One epoch of the OGB example's `train()` on `split`, over `edge_index`."""
+    return ogb_loop(p, split)[0]
 
 
 def trainer_epoch_fn(p: LinkPredictionParams, split: Any) -> Callable[[], None]:

@@ -59,61 +59,6 @@ def _rusage() -> tuple[float, float]:
     return usage.ru_utime, usage.ru_stime
 
 
-def _ogb_loop(split: Any, graph: Any, p: Any) -> tuple[Callable[[], None], Callable[[], Any]]:
-    """OGB's `train()` and the embeddings its `test()` scores, propagating through `graph`."""
-    import torch
-    from torch.utils.data import DataLoader
-    from torch_geometric.utils import negative_sampling
-    from trainer_speed import OgbGCN, OgbLinkPredictor
-
-    emb = torch.nn.Embedding(split.num_nodes, p.hidden_channels)
-    torch.nn.init.xavier_uniform_(emb.weight)
-    model = OgbGCN(p.hidden_channels, p.num_layers, p.dropout)
-    predictor = OgbLinkPredictor(p.hidden_channels, p.decoder_layers, p.dropout)
-    parameters = [*model.parameters(), *emb.parameters(), *predictor.parameters()]
-    optimizer = torch.optim.Adam(parameters, lr=p.lr)
-    edge_index, pos_train_edge = split.edge_index, split.train_pos.t()
-
-    def epoch() -> None:
-        model.train()
-        predictor.train()
-        for perm in DataLoader(range(pos_train_edge.size(0)), p.batch_size, shuffle=True):
-            optimizer.zero_grad()
-            h = model(emb.weight, graph)
-            edge = pos_train_edge[perm].t()
-            pos_out = predictor(h[edge[0]], h[edge[1]])
-            pos_loss = -torch.log(pos_out + 1e-15).mean()
-            edge = negative_sampling(
-                edge_index, num_nodes=split.num_nodes, num_neg_samples=perm.size(0), method="dense"
-            )
-            neg_out = predictor(h[edge[0]], h[edge[1]])
-            neg_loss = -torch.log(1 - neg_out + 1e-15).mean()
-            (pos_loss + neg_loss).backward()
-            torch.nn.utils.clip_grad_norm_(emb.weight, 1.0)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            torch.nn.utils.clip_grad_norm_(predictor.parameters(), 1.0)
-            optimizer.step()
-
-    @torch.no_grad()
-    def scores() -> tuple[Any, ...]:
-        model.eval()
-        predictor.eval()
-        h = model(emb.weight, graph)
-
-        def score(edges: Any) -> Any:
-            return torch.cat(
-                [
-                    predictor(h[edges[0, i : i + p.batch_size]], h[edges[1, i : i + p.batch_size]])
-                    for i in range(0, edges.size(1), p.batch_size)
-                ]
-            ).view(-1)
-
-        parts = (split.valid.pos, split.valid.neg, split.test.pos, split.test.neg)
-        return tuple(score(e) for e in parts)
-
-    return epoch, scores
-
-
 def _project_loop(split: Any, p: Any) -> tuple[Callable[[], None], Callable[[], Any]]:
     """The sweep's trainer as a worker runs it: freed memory kept, a real trial's monitor."""
     import optuna
@@ -156,6 +101,7 @@ def run_variant(
     smaller width only checks that the script runs); its figures as a dict."""
     import optuna
     import torch
+    from trainer_speed import ogb_loop
 
     from objectives.link_prediction.objective import prepare_split, seed_everything
     from objectives.link_prediction.params import LinkPredictionParams
@@ -177,7 +123,7 @@ def run_variant(
             if variant == "ogb_sparse"
             else split.edge_index
         )
-        epoch, scores = _ogb_loop(split, graph, p)
+        epoch, scores = ogb_loop(p, split, graph)
     walls, users, syss = [], [], []
     for _ in range(epochs):
         user0, sys0 = _rusage()

@@ -8,33 +8,19 @@ import json
 import time
 from pathlib import Path
 
-import yaml
-
 from tests.conftest import run_cli
 from tests.sweeper_tests.fault_support import load_trials
+from tests.sweeper_tests.user_objectives import write_study_for
 
 MAX_CONSECUTIVE = 5
 WORKERS = 2
 
 
 def _study(path: Path, objective: str, n_trials: int, **params: object) -> Path:
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "study": "budget",
-                "objective": f"tests.sweeper_tests.user_objectives:{objective}",
-                "direction": "minimize",
-                "metric": "loss",
-                "n_trials": n_trials,
-                "sampler": {"name": "random", "seed": 1},
-                "pruner": {"name": "none"},
-                "params": params,
-                "space": {"x": {"type": "float", "low": -1.0, "high": 3.0}},
-                "failures": {"max_consecutive": MAX_CONSECUTIVE, "max_total": None},
-            }
-        )
+    failures = {"max_consecutive": MAX_CONSECUTIVE, "max_total": None}
+    return write_study_for(
+        path, objective, n_trials, study="budget", low=-1.0, params=params, failures=failures
     )
-    return path
 
 
 def _status(url: str) -> dict:

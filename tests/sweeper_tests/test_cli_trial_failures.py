@@ -5,27 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from tests.conftest import run_cli
+from tests.sweeper_tests.user_objectives import write_study_for
 
 
 def _study(path: Path, objective: str, n_trials: int) -> Path:
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "study": "user",
-                "objective": f"tests.sweeper_tests.user_objectives:{objective}",
-                "direction": "minimize",
-                "metric": "loss",
-                "n_trials": n_trials,
-                "sampler": {"name": "random", "seed": 1},
-                "pruner": {"name": "none"},
-                "space": {"x": {"type": "float", "low": -2.0, "high": 2.0}},
-            }
-        )
-    )
-    return path
+    return write_study_for(path, objective, n_trials)
 
 
 def test_cuda_out_of_memory_fails_the_trial_and_the_worker_goes_on(tmp_path: Path) -> None:

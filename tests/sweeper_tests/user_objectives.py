@@ -7,9 +7,39 @@ from typing import Any
 
 import optuna
 import torch
+import yaml
 
 from sweeper.context import TrialContext
 from sweeper.errors import SweeperError
+
+
+def write_study_for(
+    path: Path,
+    objective: str,
+    n_trials: int,
+    *,
+    study: str = "user",
+    low: float = -2.0,
+    **fields: Any,
+) -> Path:
+    """A study file (random sampler, seed 1, no pruner) that searches `x` in [low, low + 4] for
+    the objective NAME of this module; `fields` are added to the file as they are."""
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "study": study,
+                "objective": f"tests.sweeper_tests.user_objectives:{objective}",
+                "direction": "minimize",
+                "metric": "loss",
+                "n_trials": n_trials,
+                "sampler": {"name": "random", "seed": 1},
+                "pruner": {"name": "none"},
+                "space": {"x": {"type": "float", "low": low, "high": low + 4.0}},
+                **fields,
+            }
+        )
+    )
+    return path
 
 
 def out_of_memory_on_even_trials(
