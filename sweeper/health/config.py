@@ -116,9 +116,12 @@ class EdgeCollapseRule(RuleConfig):
     """Prune when a learned graph that had edges decays to at most `threshold` edges above its
     edge threshold for `patience` epochs. A graph that has not grown edges yet (e.g. from a zero
     start at a small learning rate) is learning slowly, not collapsing, and is left to the other
-    rules. Patience 30: on the wide causal sweeps graphs emptied for 5-25 epochs after an
-    augmented-Lagrangian step and then regrew, one of them into its study's second-best graph."""
+    rules. Off by default: on the causal sweeps of `benchmarks/pruning.py` (five seeds), graphs
+    emptied for 5-40 epochs after an augmented-Lagrangian step and regrew, three of them into
+    their study's best or second-best graph; switch it on (`edge_collapse: true`) where an
+    empty graph cannot recover."""
 
+    enabled: bool = False
     threshold: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     patience: int = Field(default=30, ge=1)
     warmup: int = Field(default=5, ge=0)
@@ -144,8 +147,11 @@ class NoProgressRule(RuleConfig):
 
     A run that improved and then settled is converged, not stuck; a run whose metric is flat
     while its loss still falls is learning (e.g. edges still growing towards the threshold).
+    Off by default: on the causal sweeps of `benchmarks/pruning.py` the SHD of runs that ended
+    best in their study stayed flat at its first value for 20-30 epochs early on.
     """
 
+    enabled: bool = False
     threshold: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     patience: int = Field(default=20, ge=1)
     min_reports: int = Field(default=3, ge=2)

@@ -348,7 +348,8 @@ class GraphRun:
 
 
 def test_learned_adjacency_that_decays_to_zero_is_pruned_as_edge_collapse() -> None:
-    trial = run_study(GraphRun(lambda_sparse=2000.0, lr=2e-2))
+    pruner = HealthPruner(None, {"edge_collapse": True})  # off by default
+    trial = run_study(GraphRun(lambda_sparse=2000.0, lr=2e-2), pruner=pruner)
     assert reason(trial) == "edge_collapse: edges=0e+00 <= 0e+00 at epoch 35 (for 30 epochs)"
     edges = trial.user_attrs["health_series"]["edges"]
     assert edges[0] > 0 and edges[-1] == 0

@@ -19,6 +19,17 @@ MESSAGE = re.compile(
 )
 
 
+#: The defaults with the rules that are off by default switched on, whose logic these tests check.
+RULES_ON = HealthConfig.model_validate({"edge_collapse": True, "no_progress": True})
+
+
+def test_edge_collapse_and_no_progress_are_off_by_default() -> None:
+    """On the causal benchmark sweeps both flagged their studies' best trials (README)."""
+    config = HealthConfig()
+    assert not config.edge_collapse.enabled and not config.no_progress.enabled
+    assert verdict_at(series_of(edges=[3] + [0] * 60), config) is None
+
+
 def series_of(**columns: list[float | None]) -> HealthSeries:
     """A series with epochs 1..n and the given signal columns."""
     series = HealthSeries()
@@ -32,7 +43,7 @@ def verdict_at(series: HealthSeries, config: HealthConfig | None = None, **kwarg
     """The verdict at the series' last epoch."""
     metric = kwargs.pop("metric", {})
     return evaluate(
-        config or HealthConfig(),
+        config or RULES_ON,
         series,
         metric,
         epoch=series.last_epoch,
