@@ -166,7 +166,8 @@ def space_result(runs: list[dict]) -> dict[str, Any]:
         "outcome_oracle_captured": capture["outcome_oracle"],
         **false_prunes([by[("none", s)] for s in seeds], maximize),
     }
-    result["health_vs_none"] = health_vs_none(arms)
+    if "health" in arms:  # a run of the rule-free arms alone has no health figure
+        result["health_vs_none"] = health_vs_none(arms)
     result["rule_latency_ceiling"] = latency_ceiling([by[("none", s)] for s in seeds], maximize)
     result["floors"] = floors(result, run_arms)
     if "health_infeasible" in run_arms:
@@ -304,11 +305,12 @@ def print_space(space: str, result: dict[str, Any]) -> None:
     for oracle in ORACLES:
         cap = result[f"{oracle}_captured"]
         print(f"{oracle} captured: " + ", ".join(f"{a} {fmt(v, '.2f')}" for a, v in cap.items()))
-    hv = result["health_vs_none"]
-    print(
-        f"health vs none, compute to reach none's best: {hv['to_reach']:.2f}x "
-        f"(per seed {hv['to_reach_per_seed']}); whole budget {fmt(hv['whole_budget'], '.2f')}x"
-    )
+    hv = result.get("health_vs_none")
+    if hv is not None:
+        print(
+            f"health vs none, compute to reach none's best: {fmt(hv['to_reach'], '.2f')}x "
+            f"(per seed {hv['to_reach_per_seed']}); whole budget {fmt(hv['whole_budget'], '.2f')}x"
+        )
     fp = result["false_prunes"]
     print(
         f"false-prune rate {result['false_prune_rate']:.3f} ({fp['in_top_10pct']} of "
