@@ -60,7 +60,8 @@ def _rusage() -> tuple[float, float]:
 
 
 def _project_loop(split: Any, p: Any) -> tuple[Callable[[], None], Callable[[], Any]]:
-    """The sweep's trainer as a worker runs it: freed memory kept, a real trial's monitor."""
+    """The sweep's trainer as a worker runs it (freed memory kept only with
+    SWEEPER_KEEP_FREED_MEMORY=1, as in a worker) and a real trial's monitor."""
     import optuna
     import torch
 

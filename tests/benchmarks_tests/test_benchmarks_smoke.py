@@ -98,3 +98,25 @@ def test_trainer_speed_on_the_real_ogbl_ddi_reports_the_three_loops() -> None:
     # the sparse adjacency and edge_index propagate the same (up to float summation order)
     sparse, dense = (result[k]["valid_hits@20"] for k in ("ogb_sparse", "edge_index"))
     assert abs(sparse - dense) < 0.005
+
+
+def test_seed_ddi_sweeps_then_trains_v2_and_the_sweeps_choice_on_the_real_graph(
+    tmp_path: Path,
+) -> None:
+    """`seed_ddi.py --smoke` runs the health-pruned sweep through `sweeper launch` on a copy of
+    the real ogbl-ddi, trains V2 and the sweep's best configuration, draws the figure and ends
+    with the documented JSON line."""
+    figure = tmp_path / "seed.png"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "seed_ddi.py"), "--smoke", "--json",
+         "--plot", str(figure)],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["sweep"]["trials"] == 1 and result["sweep"]["params"]["hidden_channels"] == 16
+    assert set(result["runs"]) == {"V2", "chosen"}
+    for run in result["runs"].values():
+        assert run["epochs"] >= 1 and 0.0 <= run["test_at_best"] <= 1.0
+        assert 0.0 < run["max_cosine_mean"] <= 1.0
+    assert figure.stat().st_size > 10_000
