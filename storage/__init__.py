@@ -2,9 +2,17 @@
 
 from typing import Any
 
+from storage.errors import StorageError, StorageFault
 from storage.urls import redact_text, redact_url, resolve_storage_url
 
-__all__ = ["open_storage", "redact_text", "redact_url", "resolve_storage_url"]
+__all__ = [
+    "StorageError",
+    "StorageFault",
+    "open_storage",
+    "redact_text",
+    "redact_url",
+    "resolve_storage_url",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import optuna
 
 from storage.engine import open_storage
+from storage.errors import StorageError
 from storage.urls import redact_url
-from sweeper.errors import SweeperError
 
 
 def _state_counts(study: optuna.Study) -> dict[str, int]:
@@ -24,10 +24,10 @@ def copy_study_checked(name: str, from_url: str, to_url: str) -> int:
     """
     source = open_storage(from_url, must_exist=True)
     if name not in optuna.get_all_study_names(source):
-        raise SweeperError(f"study '{name}' does not exist in {redact_url(from_url)}")
+        raise StorageError(f"study '{name}' does not exist in {redact_url(from_url)}")
     destination = open_storage(to_url)
     if name in optuna.get_all_study_names(destination):
-        raise SweeperError(
+        raise StorageError(
             f"study '{name}' already exists in {redact_url(to_url)}; not overwriting"
         )
     try:
@@ -37,7 +37,7 @@ def copy_study_checked(name: str, from_url: str, to_url: str) -> int:
         copied = optuna.load_study(study_name=name, storage=destination)
         original = optuna.load_study(study_name=name, storage=source)
         if _state_counts(copied) != _state_counts(original):
-            raise SweeperError(
+            raise StorageError(
                 f"copy of '{name}' has trial counts {_state_counts(copied)}, "
                 f"expected {_state_counts(original)}; removed the copy"
             )

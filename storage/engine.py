@@ -26,8 +26,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from storage.errors import StorageError, StorageFault
 from storage.urls import parse_storage_url, redact_text, redact_url, sqlite_path
-from sweeper.errors import SweeperError
 
 SQLITE_BUSY_TIMEOUT_S = 60
 POSTGRES_CONNECT_TIMEOUT_S = 10
@@ -43,11 +43,6 @@ _SQLITE_FAULTS = (
     "database or disk is full", "readonly database", "disk i/o error", "unable to open",
     "database disk image is malformed",
 )  # fmt: skip
-
-
-class StorageFault(SweeperError):
-    """The storage is unreachable (at start, or away past its bound) or cannot take a write
-    (full disk, read-only file); every command stops with one line (the CLI's exit code 3)."""
 
 
 class StorageUnavailable(StorageFault):
@@ -217,9 +212,9 @@ def _prepare_sqlite(url: str, *, must_exist: bool) -> None:
         return
     if not path.exists():
         if must_exist:
-            raise SweeperError(f"storage: no database file at {path}")
+            raise StorageError(f"storage: no database file at {path}")
         if not path.parent.is_dir():
-            raise SweeperError(f"storage: directory {path.parent} does not exist")
+            raise StorageError(f"storage: directory {path.parent} does not exist")
     try:
         # WAL lets the dashboard read while workers write; the mode is kept in the file.
         with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
@@ -229,7 +224,7 @@ def _prepare_sqlite(url: str, *, must_exist: bool) -> None:
     except sqlite3.Error as error:
         read_only = _read_only(path)
         hint = " (read-only: SQLite must write the file and, for WAL, its directory)"
-        kind = StorageFault if read_only or _is_fault(str(error)) else SweeperError
+        kind = StorageFault if read_only or _is_fault(str(error)) else StorageError
         raise kind(f"storage: cannot open {path}: {error}{hint if read_only else ''}") from None
 
 
@@ -263,7 +258,7 @@ def open_storage(
     must_exist: bool = False,
     outage_s: float = STORAGE_OUTAGE_S,
 ) -> ResilientRDBStorage:
-    """Connect to the storage at `url`; raise SweeperError (password redacted) if it fails.
+    """Connect to the storage at `url`; raise StorageError (password redacted) if it fails.
 
     With a heartbeat interval, trials of workers that stop beating for `grace_period` seconds
     are failed and re-queued with the same parameters (up to `max_retry` times). Storage calls
@@ -294,7 +289,7 @@ def open_storage(
             if "already exists" in reason and attempt + 1 < SCHEMA_RACE_ATTEMPTS:
                 time.sleep(0.2 * (attempt + 1))
                 continue
-            kind = SweeperError if _is_wrong_address(reason) else StorageFault
+            kind = StorageError if _is_wrong_address(reason) else StorageFault
             raise kind(f"storage: cannot use {redact_url(url)}: {reason}") from None
     storage.outage_s = outage_s
     storage.shown_url = redact_url(url)

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from sweeper.errors import SweeperError
+from storage.errors import StorageError
 
 ENV_VAR = "SWEEPER_STORAGE"
 DEFAULT_URL = "sqlite:///sweeps.db"
@@ -28,10 +28,10 @@ def parse_storage_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
-        raise SweeperError(f"storage: malformed URL '{redact_url(url)}'") from None
+        raise StorageError(f"storage: malformed URL '{redact_url(url)}'") from None
     backend = parsed.get_backend_name()
     if backend not in _SUPPORTED:
-        raise SweeperError(
+        raise StorageError(
             f"storage: unsupported database '{backend}' in '{redact_url(url)}' "
             "(use sqlite:///FILE or postgresql://USER@HOST/DB)"
         )
@@ -39,9 +39,9 @@ def parse_storage_url(url: str) -> URL:
         if parsed.get_driver_name() not in ("psycopg", "psycopg2") or "+" not in parsed.drivername:
             parsed = parsed.set(drivername="postgresql+psycopg")
         if not parsed.database:
-            raise SweeperError(f"storage: no database name in '{redact_url(url)}'")
+            raise StorageError(f"storage: no database name in '{redact_url(url)}'")
     if backend == "sqlite" and not parsed.database:
-        raise SweeperError(f"storage: no database file in '{redact_url(url)}'")
+        raise StorageError(f"storage: no database file in '{redact_url(url)}'")
     return parsed
 
 

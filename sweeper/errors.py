@@ -1,6 +1,6 @@
 """The error types the CLI turns into a single stderr line: bad input (exit code 2) and a study
-whose failure budget is spent (exit code 4). Storage faults (exit code 3) are the storage
-layer's own `storage.engine.StorageFault`."""
+whose failure budget is spent (exit code 4). Storage problems are the storage layer's own
+`storage.errors.StorageError` (exit code 2) and `StorageFault` (exit code 3)."""
 
 from __future__ import annotations
 

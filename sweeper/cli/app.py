@@ -2,7 +2,8 @@
 
 Our own errors are one line on stderr with the exit code of their kind (`sweeper.exit_codes`):
 a storage that is unreachable or cannot take writes exits 3, a study whose failure budget is
-spent exits 4, any other user error (SweeperError, or a usage error from typer/click) exits 2.
+spent exits 4, any other user error (SweeperError, StorageError, or a usage error from
+typer/click) exits 2.
 Anything else is a bug: exit 1 with a short message, never a dump of local variables (which
 could hold a database password).
 """
@@ -13,6 +14,7 @@ import sys
 
 import typer
 
+from storage.errors import StorageError, StorageFault
 from storage.urls import redact_text
 from sweeper.cli import browse, inspect, logs, manage, root, run
 from sweeper.cli.output import stderr
@@ -37,10 +39,8 @@ def _one_line(text: str) -> str:
     return " ".join(redact_text(text).split())
 
 
-def exit_code_of(error: SweeperError) -> ExitCode:
+def exit_code_of(error: SweeperError | StorageError) -> ExitCode:
     """The exit code of one of our own errors: its kind, never its message."""
-    from storage.engine import StorageFault  # Optuna's storage: loaded only when needed
-
     if isinstance(error, StorageFault):
         return ExitCode.STORAGE
     if isinstance(error, StudyStopped):
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     logs.configure(verbose=False)  # the commands that run trials take --verbose
     try:
         code = command.main(args=argv, prog_name="sweeper", standalone_mode=False)
-    except SweeperError as error:
+    except (SweeperError, StorageError) as error:
         stderr.print(f"error: {_one_line(str(error))}", markup=False)
         sys.exit(exit_code_of(error))
     except typer.TyperException as error:  # click's usage errors, vendored by typer

@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from storage.engine import StorageFault, open_storage
-from sweeper.errors import SweeperError
+from storage.errors import StorageError
 
 
 def test_sqlite_storage_uses_wal_so_readers_never_block_writers(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_postgres_storage_round_trips_a_study(postgres_url: str) -> None:
 
 
 def test_a_missing_sqlite_file_is_not_created_by_readers(tmp_path: Path) -> None:
-    with pytest.raises(SweeperError, match="no database file"):
+    with pytest.raises(StorageError, match="no database file"):
         open_storage(f"sqlite:///{tmp_path / 'absent.db'}", must_exist=True)
     assert not (tmp_path / "absent.db").exists()
 
@@ -43,7 +43,7 @@ def test_unreachable_postgres_is_one_clear_error_without_the_password() -> None:
 
 
 def test_a_wrong_database_name_is_bad_input_not_a_storage_fault(postgres_url: str) -> None:
-    with pytest.raises(SweeperError) as caught:
+    with pytest.raises(StorageError) as caught:
         open_storage(postgres_url.rsplit("/", 1)[0] + "/no_such_database_here")
     assert not isinstance(caught.value, StorageFault), caught.value
 

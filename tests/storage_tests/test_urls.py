@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from storage.errors import StorageError
 from storage.urls import parse_storage_url, redact_text, redact_url, resolve_storage_url
-from sweeper.errors import SweeperError
 
 
 def test_flag_wins_over_environment_which_wins_over_the_default(
@@ -34,5 +34,5 @@ def test_postgres_urls_use_psycopg_3() -> None:
 
 @pytest.mark.parametrize("url", ["nonsense", "mysql://u@h/db", "postgresql://u@h", "sqlite://"])
 def test_unusable_urls_are_refused(url: str) -> None:
-    with pytest.raises(SweeperError):
+    with pytest.raises(StorageError):
         parse_storage_url(url)

@@ -17,7 +17,7 @@ import yaml
 from optuna.trial import FrozenTrial, TrialState
 
 from storage.engine import open_storage
-from sweeper.errors import SweeperError
+from storage.errors import StorageError
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 Snapshot = dict[int, tuple[TrialState, float | None]]
@@ -75,7 +75,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> floa
         try:
             if condition():
                 return time.monotonic() - start
-        except (KeyError, SweeperError, optuna.exceptions.StorageInternalError):
+        except (KeyError, StorageError, optuna.exceptions.StorageInternalError):
             pass  # the study is not created yet, or the storage is briefly away
         time.sleep(0.5)
     raise AssertionError(f"{what}: not within {timeout} s")
