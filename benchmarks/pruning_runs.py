@@ -85,9 +85,9 @@ def first_verdict(series: Any, maximize: bool) -> Any:
     """The first verdict of the default health rules at any epoch of `series`, replayed epoch by
     epoch with the metric values reported so far (what the HealthPruner sees live)."""
     from sweeper.health.config import HealthConfig
-    from sweeper.health.reporting import VALUE_SIGNAL
     from sweeper.health.rules import evaluate
     from sweeper.health.series import HealthSeries
+    from sweeper.trial_reporting import VALUE_SIGNAL
 
     config = HealthConfig()
     replay = HealthSeries()

@@ -13,7 +13,7 @@ import optuna
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from sweeper.context import TrialContext
+from sweeper.api import TrialContext
 
 
 class ToyParams(BaseModel):

@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 VENV="${VENV:-.venv}"
 "$VENV/bin/ruff" check .
+"$VENV/bin/lint-imports"
 "$VENV/bin/python" -m pytest -q "$@"

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from sweeper.health.sync import HealthSync
+from sweeper.trial_reporting import VALUE_SIGNAL, report_epoch
+
 if TYPE_CHECKING:
     from sweeper.health.monitor import HealthMonitor
 
@@ -39,9 +42,6 @@ class TrialContext:
 
             monitor = HealthMonitor()
         self.monitor = monitor
-        from sweeper.health.reporting import VALUE_SIGNAL
-        from sweeper.health.sync import HealthSync
-
         self.health_sync = HealthSync(health_sync_s, skip=(VALUE_SIGNAL,))
         #: The first shadow-mode verdict's message (`pruner.health.mode: shadow`), else None.
         self.would_prune: str | None = None
@@ -52,8 +52,6 @@ class TrialContext:
 
     def report(self, epoch: int, value: float) -> None:
         """Record this epoch's health, report `value` to Optuna, and prune when told to."""
-        from sweeper.health.reporting import report_epoch
-
         report_epoch(self, epoch, value)
 
     def flush_health(self) -> None:
@@ -62,6 +60,4 @@ class TrialContext:
 
     def check_health(self, epoch: int) -> None:
         """Record this epoch's health without a metric value; prunes when a health rule fires."""
-        from sweeper.health.reporting import report_epoch
-
         report_epoch(self, epoch, None)

@@ -21,13 +21,13 @@ import optuna
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
-from objectives.registry import resolve_objective, run_preflight
 from storage.engine import StorageFault, open_storage
 from storage.urls import parse_storage_url, redact_url, storage_flag
 from sweeper.config import CategoricalParam, StudyConfig
 from sweeper.errors import StudyStopped, SweeperError, did_you_mean
 from sweeper.exit_codes import ExitCode
 from sweeper.failures import clear_stop, stop_message, stopped_of
+from sweeper.objective_registry import resolve_objective, run_preflight
 from sweeper.progress import ProgressView, closing_line, header_line, stopped_line
 from sweeper.quick_look import finished_already, launch_config, nothing_to_do_line
 from sweeper.studies import (

@@ -30,10 +30,10 @@ from objectives.causal.metrics import edge_metrics, is_dag, oracle_f1, threshold
 from objectives.causal.models import build_model
 from objectives.causal.params import METRICS, TRUTH_METRICS, CausalParams
 from objectives.causal.train import train
-from sweeper.errors import SweeperError
+from sweeper.api import SweeperError
 
 if TYPE_CHECKING:
-    from sweeper.context import TrialContext
+    from sweeper.api import TrialContext
 
 MAX_EDGES_LISTED = 200
 

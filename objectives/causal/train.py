@@ -30,7 +30,7 @@ from objectives.causal.metrics import edge_metrics, threshold_graph
 from objectives.causal.params import CausalParams
 
 if TYPE_CHECKING:
-    from sweeper.context import TrialContext
+    from sweeper.api import TrialContext
 
 
 @dataclass

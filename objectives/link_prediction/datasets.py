@@ -29,7 +29,7 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import RandomLinkSplit
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
-from sweeper.errors import SweeperError
+from sweeper.api import SweeperError
 
 #: OGB link datasets with one node type and ranking metrics that this objective trains on.
 OGB_DATASETS = ("ogbl-ddi", "ogbl-collab", "ogbl-ppa", "ogbl-citation2")

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from sweeper.errors import SweeperError
+from sweeper.api import SweeperError
 
 _METRIC = re.compile(r"^(hits@([1-9][0-9]*)|mrr)$")
 

@@ -24,7 +24,7 @@ from objectives.link_prediction.params import LinkPredictionParams
 from objectives.link_prediction.train import run
 
 if TYPE_CHECKING:
-    from sweeper.context import TrialContext
+    from sweeper.api import TrialContext
 
 
 @functools.lru_cache(maxsize=2)

@@ -24,7 +24,7 @@ from objectives.link_prediction.negatives import NegativeSampler
 from objectives.link_prediction.params import LinkPredictionParams
 
 if TYPE_CHECKING:
-    from sweeper.context import TrialContext
+    from sweeper.api import TrialContext
 
 
 @dataclass

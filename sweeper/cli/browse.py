@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 
 from storage.urls import redact_url, resolve_storage_url
+from sweeper.cli.options import StorageOption
 from sweeper.cli.output import stderr, stdout
-from sweeper.cli.run import StorageOption
 from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name, study_name
 from sweeper.errors import SweeperError
 

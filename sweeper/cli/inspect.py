@@ -10,8 +10,8 @@ import yaml
 from rich.table import Table
 
 from storage.urls import resolve_storage_url
+from sweeper.cli.options import StorageOption
 from sweeper.cli.output import print_json, stdout
-from sweeper.cli.run import StorageOption
 from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name, study_name
 from sweeper.errors import SweeperError
 

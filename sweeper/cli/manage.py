@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from storage.urls import redact_url, resolve_storage_url
+from sweeper.cli.options import StorageOption, StudyOption
 from sweeper.cli.output import stdout
-from sweeper.cli.run import StorageOption
 from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name
 from sweeper.errors import SweeperError
 
@@ -37,7 +37,7 @@ def delete_command(
 
 
 def copy_command(
-    study: Annotated[str, typer.Option("--study", help="Study name.")],
+    study: StudyOption,
     from_url: Annotated[str, typer.Option("--from", help="Storage URL to copy from.")],
     to_url: Annotated[str, typer.Option("--to", help="Storage URL to copy to.")],
 ) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from storage.urls import redact_url, resolve_storage_url, storage_flag
 from sweeper.cli import logs
+from sweeper.cli.options import StorageOption, StudyOption
 from sweeper.cli.output import stdout
 from sweeper.errors import StudyStopped, SweeperError
 from sweeper.exit_codes import ExitCode
@@ -20,13 +21,6 @@ if TYPE_CHECKING:
 # The commands import Optuna, the launcher and the workers when they run, not when the CLI
 # starts: `launch` on a finished study answers before any of them is loaded.
 
-StorageOption = Annotated[
-    str | None,
-    typer.Option(
-        "--storage", help="Storage URL (else $SWEEPER_STORAGE, else sqlite:///sweeps.db)."
-    ),
-]
-StudyOption = Annotated[str, typer.Option("--study", help="Study name.")]
 WorkersOption = Annotated[int, typer.Option("--workers", min=1, max=256, help="Worker processes.")]
 DevicesOption = Annotated[
     str, typer.Option("--devices", help="cpu, cuda (every GPU) or a list like cuda:0,cuda:1.")
@@ -192,6 +186,7 @@ def worker_command(
 
     `--quiet` (for workers a launcher starts) prints no line per trial and leaves the failure
     budget's one-line message to the launcher."""
+    from sweeper.dashboard.artifacts import upload_trial_health
     from sweeper.progress import describe_trial
     from sweeper.workers.loop import WorkerOptions, run_worker
     from sweeper.workers.stopping import StopSignals
@@ -215,7 +210,9 @@ def worker_command(
         print(describe_trial(trial, metric), flush=True)
 
     try:
-        code = run_worker(options, stop, on_trial=None if quiet else show)
+        code = run_worker(
+            options, stop, on_trial=None if quiet else show, upload_health=upload_trial_health
+        )
     except StudyStopped:
         if not quiet:
             raise

@@ -2,7 +2,7 @@
 
 Per step it keeps tensors on the training device (gradient norms, loss, clipping flags, sampled
 update ratios) and never calls `.item()`; `end_epoch` synchronises once, turns the epoch into a
-dict of floats (the signals) and appends it to `series`. `sweeper.health.reporting` stores those
+dict of floats (the signals) and appends it to `series`. `sweeper.trial_reporting` stores those
 signals on the trial and lets the pruner decide.
 
 Signals (the keys of `end_epoch`'s dict; each is optional and present only when observed):

@@ -19,16 +19,16 @@ import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from objectives.registry import resolve_objective
 from storage.engine import StorageFault, open_storage
 from sweeper.errors import StudyStopped
 from sweeper.exit_codes import ExitCode
 from sweeper.failures import FAIL_REASON_ATTR, enforce_budget, stop_message
+from sweeper.objective_registry import resolve_objective
 from sweeper.studies import FINISHED, load_study, stored_config, target_of
 from sweeper.workers.devices import pin_device
 from sweeper.workers.memory import retain_freed_memory
 from sweeper.workers.stopping import StopRequested, StopSignals
-from sweeper.workers.trial_runner import TrialRunner
+from sweeper.workers.trial_runner import HealthUploader, TrialRunner
 
 log = logging.getLogger("sweeper.worker")
 WAIT_POLL_S = 2.0
@@ -51,6 +51,8 @@ def run_worker(
     options: WorkerOptions,
     stop: StopSignals,
     on_trial: Callable[[optuna.trial.FrozenTrial, str], None] | None = None,
+    *,
+    upload_health: HealthUploader | None = None,
 ) -> int:
     """Run trials until the study is done, the deadline passes or a stop arrives; exit code.
 
@@ -62,7 +64,7 @@ def run_worker(
     """
     _quiet_expected_failures()
     try:
-        return _run_trials(options, stop, on_trial)
+        return _run_trials(options, stop, on_trial, upload_health)
     except Exception as error:
         outage = storage_outage_in(error)
         if outage is None:
@@ -109,6 +111,7 @@ def _run_trials(
     options: WorkerOptions,
     stop: StopSignals,
     on_trial: Callable[[optuna.trial.FrozenTrial, str], None] | None,
+    upload_health: HealthUploader | None,
 ) -> int:
     torch_device = pin_device(options.device)  # before torch is imported
     probe = open_storage(options.storage_url, must_exist=True)
@@ -126,7 +129,12 @@ def _run_trials(
     _limit_threads(options.threads)
     retain_freed_memory()
     runner = TrialRunner(
-        config, objective, device=options.device, torch_device=torch_device, stop=stop
+        config,
+        objective,
+        device=options.device,
+        torch_device=torch_device,
+        stop=stop,
+        upload_health=upload_health,
     )
     own_trials = 0
     while not stop.requested:

@@ -1,4 +1,9 @@
-"""Run one trial: sample its parameters, give the objective a context, record who ran it."""
+"""Run one trial: sample its parameters, give the objective a context, record who ran it.
+
+At the end of every trial its health series goes to an `upload_health` hook, when the worker was
+given one (`sweeper worker` hands it the dashboard's artifact upload); workers never import the
+presentation layer themselves.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,15 @@ import math
 import os
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import optuna
 from optuna.trial import TrialState
 
 from sweeper.config import StudyConfig
 from sweeper.context import TrialContext
-from sweeper.dashboard.artifacts import upload_trial_health
 from sweeper.failures import FAIL_REASON_ATTR, SURPLUS_PREFIX
+from sweeper.health.series import HealthSeries
 from sweeper.search_space import suggest_params
 from sweeper.studies import FINISHED, target_of
 from sweeper.workers.stopping import StopSignals
@@ -22,6 +27,14 @@ from sweeper.workers.stopping import StopSignals
 FAIL_REASON_MAX_CHARS = 2_000
 #: Health attributes reach the storage at most this often (and always when the trial ends).
 HEALTH_SYNC_S = 2.0
+
+
+class HealthUploader(Protocol):
+    """Keeps a finished trial's health series somewhere to look at (the dashboard's artifact
+    store); logs instead of raising, since an artifact is never worth a failed trial."""
+
+    def __call__(self, trial: optuna.Trial, series: HealthSeries, configured: str | None) -> None:
+        """Upload `series` for `trial`; `configured` is the study file's `artifacts` field."""
 
 
 class SurplusTrial(Exception):
@@ -44,12 +57,14 @@ class TrialRunner:
         device: str,
         torch_device: str,
         stop: StopSignals,
+        upload_health: HealthUploader | None = None,
     ) -> None:
         self.config = config
         self.objective = objective
         self.device = device
         self.torch_device = torch_device
         self.stop = stop
+        self.upload_health = upload_health
         self.current_number: int | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -75,7 +90,8 @@ class TrialRunner:
             finally:
                 self.stop.in_trial = False
                 context.flush_health()
-                upload_trial_health(trial, context.monitor.series, self.config.artifacts)
+                if self.upload_health is not None:
+                    self.upload_health(trial, context.monitor.series, self.config.artifacts)
         except optuna.TrialPruned:
             raise
         except Exception as error:

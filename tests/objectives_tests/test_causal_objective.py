@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from objectives.causal import CausalParams, objective
-from objectives.registry import resolve_objective
 from sweeper.context import TrialContext
+from sweeper.objective_registry import resolve_objective
 from sweeper.pruners.health import HealthPruner
 
 SMALL = {

@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from objectives.link_prediction import LinkPredictionParams, objective
 from objectives.link_prediction.evaluate import common_neighbours, hits_at_k
 from objectives.link_prediction.objective import prepare_split
-from objectives.registry import resolve_objective
 from sweeper.config import load_config
 from sweeper.context import TrialContext
 from sweeper.health import HealthConfig
+from sweeper.objective_registry import resolve_objective
 from sweeper.pruners.health import HealthPruner
 from tests.objectives_tests.link_prediction_files import write_tiny_planetoid
 from tests.real_data import copy_ogbl_ddi

@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 
 from sweeper.config import parse_config
 from sweeper.dashboard.annotations import FIGURE_ID
-from sweeper.dashboard.artifacts import artifact_dir
+from sweeper.dashboard.artifacts import artifact_dir, upload_trial_health
 from sweeper.dashboard.server import is_loopback, public_host_warning
 from sweeper.studies import create_or_continue
 from sweeper.workers.stopping import StopSignals
@@ -178,7 +178,14 @@ def test_a_failed_artifact_upload_leaves_the_trial_complete(
 
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 's.db'}")
     study = create_or_continue(storage, config)
-    runner = TrialRunner(config, objective, device="cpu", torch_device="cpu", stop=StopSignals())
+    runner = TrialRunner(
+        config,
+        objective,
+        device="cpu",
+        torch_device="cpu",
+        stop=StopSignals(),
+        upload_health=upload_trial_health,
+    )
     with caplog.at_level("WARNING", logger="sweeper.artifacts"):
         study.optimize(runner, n_trials=1)
     trial = study.trials[0]

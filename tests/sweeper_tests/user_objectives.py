@@ -9,8 +9,7 @@ import optuna
 import torch
 import yaml
 
-from sweeper.context import TrialContext
-from sweeper.errors import SweeperError
+from sweeper.api import SweeperError, TrialContext
 
 
 def write_study_for(

@@ -1,4 +1,5 @@
-"""End an epoch for `TrialContext`: store the health signals, apply the rules, report, prune.
+"""End an epoch for `sweeper.context.TrialContext`: store the health signals, apply the rules,
+report, prune.
 
 Per epoch the context's `HealthSync` writes one user attribute per signal (`health.<signal>`: the
 latest value, what optuna-dashboard shows while the trial runs) and one with the whole history
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import optuna
 from optuna.study import StudyDirection
 
+from sweeper.api import TrialContext
 from sweeper.health.formatting import sci
 from sweeper.health.penalty import PRUNE_REASON_ATTR, stand_in_value
 from sweeper.health.rules import Verdict
@@ -24,13 +26,21 @@ from sweeper.health.shadow import record_would_prune
 from sweeper.pruners.health import HealthPruner
 
 if TYPE_CHECKING:
-    from sweeper.context import TrialContext
+    from sweeper.health.sync import HealthSync
 
 VALUE_SIGNAL = "value"  # the metric's reported value, kept in the series next to the signals
 HEALTH_CONSTRAINT = "health"  # the constraint a health-pruned trial violates (infeasible feedback)
 
 
-def report_epoch(ctx: TrialContext, epoch: int, value: float | None) -> None:
+class ReportingContext(TrialContext, Protocol):
+    """The objective's context plus what reporting keeps between epochs (`sweeper.context`)."""
+
+    health_sync: HealthSync
+    would_prune: str | None
+    """The first shadow-mode verdict's message (`pruner.health.mode: shadow`), else None."""
+
+
+def report_epoch(ctx: ReportingContext, epoch: int, value: float | None) -> None:
     """Record epoch `epoch`'s health and report `value` (None: an epoch without evaluation).
 
     Raises `optuna.TrialPruned` with the reason (also stored as user attribute prune_reason)

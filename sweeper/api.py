@@ -1,0 +1,47 @@
+"""The objective contract: what an objective may import from gnn-sweeper.
+
+An objective is called as `objective(trial, params, ctx)` and returns the final metric; `ctx` is
+a `TrialContext`. Objectives import from this module only, so the rest of the service can change
+behind it (import-linter holds `objectives/` to that, see pyproject.toml).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sweeper.errors import SweeperError
+
+if TYPE_CHECKING:
+    import optuna
+
+    from sweeper.health.monitor import HealthMonitor
+
+__all__ = ["SweeperError", "TrialContext"]
+
+
+class TrialContext(Protocol):
+    """What a training loop gets from the sweep besides the trial and its parameters.
+
+    Inside its loop an objective feeds `monitor` (gradients, loss components, embeddings, the
+    learned graph) and ends each epoch with `report(epoch, value)` after an evaluation, or with
+    `check_health(epoch)` without one; both raise `optuna.TrialPruned` with the reason when a
+    health rule (or, after a value, the study's pruner) says so.
+    """
+
+    trial: optuna.Trial
+    device: str
+    """The torch device the trial runs on (`cpu`, `cuda:0`)."""
+    metric: str
+    """The study's metric: the name of the value `report` takes (`hits@20`, `val_mse`)."""
+    direction: str
+    """`maximize` or `minimize`."""
+    monitor: HealthMonitor
+
+    def set_attr(self, key: str, value: Any) -> None:
+        """Store a user attribute on the trial (shown by `sweeper status` and the dashboard)."""
+
+    def report(self, epoch: int, value: float) -> None:
+        """Record this epoch's health, report `value` to Optuna, and prune when told to."""
+
+    def check_health(self, epoch: int) -> None:
+        """Record this epoch's health without a metric value; prunes when a health rule fires."""
