@@ -36,10 +36,12 @@ class NegativeSampler:
         keys = torch.repeat_interleave(nodes, self.degree) * num_nodes + self.col
         if keys.numel() > 1 and not bool((keys[1:] > keys[:-1]).all()):
             keys = torch.unique(keys)  # unsorted or repeated pairs
-        self.edge_keys = keys
+        # Half the memory where every pair fits 32 bits (ogbl-ddi: 17 MB -> 8.5 MB).
+        self.key_dtype = torch.int32 if num_nodes * num_nodes < 2**31 else torch.int64
+        self.edge_keys = keys.to(self.key_dtype)
 
     def _is_edge(self, u: Tensor, w: Tensor) -> Tensor:
-        keys = u * self.num_nodes + w
+        keys = (u * self.num_nodes + w).to(self.key_dtype)
         if self.edge_keys.numel() == 0:
             return torch.zeros_like(keys, dtype=torch.bool)
         found = torch.searchsorted(self.edge_keys, keys).clamp_max(self.edge_keys.numel() - 1)
