@@ -1,22 +1,55 @@
 """The objective contract: what an objective may import from gnn-sweeper.
 
 An objective is called as `objective(trial, params, ctx)` and returns the final metric; `ctx` is
-a `TrialContext`. Objectives import from this module only, so the rest of the service can change
-behind it (import-linter holds `objectives/` to that, see pyproject.toml).
+a `TrialContext`. It raises `SweeperError` with one line for a problem the user can fix (a
+missing dataset), and names the trial attributes it writes with the constants below. Objectives
+import from this module only, so the rest of the service can change behind it (import-linter
+holds `objectives/` to that, see pyproject.toml).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from sweeper.errors import SweeperError
+from sweeper.trial_attrs import (
+    BASE_PRUNER_RULE,
+    DEVICE_ATTR,
+    FAIL_REASON_ATTR,
+    PARAM_OVERRIDES_ATTR,
+    PRUNE_REASON_ATTR,
+    SERIES_ATTR,
+    SIGNAL_ATTR_PREFIX,
+    TEST_METRIC_PREFIX,
+    TRIAL_NAME_ATTR,
+    WORKER_ATTR,
+    WOULD_PRUNE_ATTR,
+    WOULD_PRUNE_EPOCH_ATTR,
+    parse_prune_reason,
+)
 
 if TYPE_CHECKING:
     import optuna
 
     from sweeper.health.monitor import HealthMonitor
 
-__all__ = ["SweeperError", "TrialContext"]
+__all__ = [
+    "BASE_PRUNER_RULE",
+    "DEVICE_ATTR",
+    "FAIL_REASON_ATTR",
+    "PARAM_OVERRIDES_ATTR",
+    "PRUNE_REASON_ATTR",
+    "SERIES_ATTR",
+    "SIGNAL_ATTR_PREFIX",
+    "TEST_METRIC_PREFIX",
+    "TRIAL_NAME_ATTR",
+    "WORKER_ATTR",
+    "WOULD_PRUNE_ATTR",
+    "WOULD_PRUNE_EPOCH_ATTR",
+    "SweeperError",
+    "TrialContext",
+    "parse_prune_reason",
+]
 
 
 class TrialContext(Protocol):
@@ -25,7 +58,8 @@ class TrialContext(Protocol):
     Inside its loop an objective feeds `monitor` (gradients, loss components, embeddings, the
     learned graph) and ends each epoch with `report(epoch, value)` after an evaluation, or with
     `check_health(epoch)` without one; both raise `optuna.TrialPruned` with the reason when a
-    health rule (or, after a value, the study's pruner) says so.
+    health rule (or, after a value, the study's pruner) says so. A loop that finds a reason to
+    stop by itself calls `prune(epoch, reason)`, never `raise optuna.TrialPruned` directly.
     """
 
     trial: optuna.Trial
@@ -45,3 +79,7 @@ class TrialContext(Protocol):
 
     def check_health(self, epoch: int) -> None:
         """Record this epoch's health without a metric value; prunes when a health rule fires."""
+
+    def prune(self, epoch: int, reason: str) -> NoReturn:
+        """Prune the trial at `epoch` for `reason` (`rule: detail`) as a health rule prunes: a
+        stand-in value that ranks it below healthy trials, the reason stored as prune_reason."""

@@ -1,4 +1,5 @@
-"""The context an objective receives: its device, its health monitor, and `report()`.
+"""The context an objective receives (the `sweeper.api.TrialContext` objectives are written
+against): its device, its health monitor, and `report()`.
 
 An objective is called as `objective(trial, params, ctx)` and returns the final metric. Inside its
 training loop it feeds `ctx.monitor` (gradients, loss components, embeddings, learned graph) and
@@ -9,12 +10,12 @@ pruner (a health rule or the base pruner) says so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import optuna
 
 from sweeper.health.sync import HealthSync
-from sweeper.trial_reporting import VALUE_SIGNAL, report_epoch
+from sweeper.trial_reporting import VALUE_SIGNAL, prune_trial, report_epoch
 
 if TYPE_CHECKING:
     from sweeper.health.monitor import HealthMonitor
@@ -53,6 +54,10 @@ class TrialContext:
     def report(self, epoch: int, value: float) -> None:
         """Record this epoch's health, report `value` to Optuna, and prune when told to."""
         report_epoch(self, epoch, value)
+
+    def prune(self, epoch: int, reason: str) -> NoReturn:
+        """Prune the trial at `epoch` for `reason` (`rule: detail`), as a health rule prunes."""
+        prune_trial(self, epoch, reason)
 
     def flush_health(self) -> None:
         """Write health values not yet in the storage (workers throttle writes; call at the end)."""

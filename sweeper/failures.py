@@ -15,6 +15,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sweeper.study_attrs import COUNT_FROM_ATTR, STOPPED_ATTR
+from sweeper.trial_attrs import FAIL_REASON_ATTR
+
 if TYPE_CHECKING:  # no Optuna import at run time: `sweeper status` shows a stop without it
     import optuna
     from optuna.trial import FrozenTrial
@@ -33,14 +36,8 @@ __all__ = [
     "stopped_of",
 ]
 
-#: User attribute of a trial whose objective raised: `Type: message`.
-FAIL_REASON_ATTR = "fail_reason"
 #: How the fail reason of a trial refused at start (the target already filled) begins.
 SURPLUS_PREFIX = "surplus:"
-#: Study user attribute: why the study stopped (a dict), while it is stopped.
-STOPPED_ATTR = "sweeper.stopped"
-#: Study user attribute: the first trial number the current budget counts (set by a resume).
-COUNT_FROM_ATTR = "sweeper.failures_from"
 ERROR_MAX_CHARS = 300
 
 

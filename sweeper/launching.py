@@ -32,7 +32,6 @@ from sweeper.progress import ProgressView, closing_line, header_line, stopped_li
 from sweeper.quick_look import finished_already, launch_config, nothing_to_do_line
 from sweeper.studies import (
     FINISHED,
-    TRIAL_NAME_ATTR,
     create_or_continue,
     enqueue_trials,
     finished_count,
@@ -41,6 +40,7 @@ from sweeper.studies import (
     target_of,
     trials_in_flight,
 )
+from sweeper.trial_attrs import TRIAL_NAME_ATTR
 from sweeper.workers.devices import assign_devices, parse_devices
 from sweeper.workers.launcher import WorkerPool
 from sweeper.workers.loop import recover_orphans, storage_outage_in

@@ -16,9 +16,11 @@ from optuna.trial import TrialState
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sweeper.failures import SURPLUS_PREFIX
 from sweeper.quick_look import nothing_to_do_line, study_command
-from sweeper.report.trials import BASE_PRUNER_RULE, PRUNE_REASON_ATTR, prune_rule
+from sweeper.report.trials import prune_rule
 from sweeper.studies import FINISHED
+from sweeper.trial_attrs import BASE_PRUNER_RULE, FAIL_REASON_ATTR, PRUNE_REASON_ATTR
 
 __all__ = [
     "ProgressView",
@@ -36,7 +38,7 @@ _AT_EPOCH = re.compile(r"\bat epoch (\d+)")
 
 def is_surplus(trial: optuna.trial.FrozenTrial) -> bool:
     """A trial refused at its start because others had filled the target (it never ran)."""
-    return str(trial.user_attrs.get("fail_reason", "")).startswith("surplus")
+    return str(trial.user_attrs.get(FAIL_REASON_ATTR, "")).startswith(SURPLUS_PREFIX)
 
 
 def format_value(value: float | None) -> str:
@@ -79,8 +81,8 @@ def describe_trial(trial: optuna.trial.FrozenTrial, metric: str) -> str:
         parts[-1] = f"PRUNED ({pruned_because(trial)})"
     elif trial.value is not None:
         parts.append(f"{metric}={format_value(trial.value)}")
-    if trial.state == TrialState.FAIL and "fail_reason" in trial.user_attrs:
-        parts.append(f"({trial.user_attrs['fail_reason']})")
+    if trial.state == TrialState.FAIL and FAIL_REASON_ATTR in trial.user_attrs:
+        parts.append(f"({trial.user_attrs[FAIL_REASON_ATTR]})")
     params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
     if params:
         parts.append(params)

@@ -7,6 +7,7 @@ from typing import Any
 import optuna
 
 from sweeper.config import StudyConfig
+from sweeper.trial_attrs import PARAM_OVERRIDES_ATTR
 
 
 def rerun_config(config: StudyConfig, trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -14,7 +15,7 @@ def rerun_config(config: StudyConfig, trial: optuna.trial.FrozenTrial) -> dict[s
     data = config.stored()
     params = dict(config.params)
     params.update(trial.params)
-    params.update(trial.user_attrs.get("param_overrides", {}))
+    params.update(trial.user_attrs.get(PARAM_OVERRIDES_ATTR, {}))
     data.update(
         study=f"{config.study}-trial{trial.number}",
         n_trials=1,

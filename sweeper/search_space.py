@@ -8,6 +8,7 @@ import numpy as np
 import optuna
 
 from sweeper.config import CategoricalParam, FloatParam, IntParam, StudyConfig
+from sweeper.trial_attrs import PARAM_OVERRIDES_ATTR
 
 
 def suggest_params(trial: optuna.Trial, config: StudyConfig) -> dict[str, Any]:
@@ -25,7 +26,7 @@ def suggest_params(trial: optuna.Trial, config: StudyConfig) -> dict[str, Any]:
             )
         else:
             resolved[name] = trial.suggest_categorical(name, spec.choices)
-    resolved.update(trial.user_attrs.get("param_overrides", {}))
+    resolved.update(trial.user_attrs.get(PARAM_OVERRIDES_ATTR, {}))
     return resolved
 
 

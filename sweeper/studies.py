@@ -21,6 +21,13 @@ from sweeper.optuna_log import apply_optuna_level
 from sweeper.pruners.factory import build_pruner
 from sweeper.samplers import build_sampler
 from sweeper.study_attrs import CONFIG_ATTR, TARGET_ATTR
+from sweeper.trial_attrs import (
+    BASE_PRUNER_RULE,
+    PARAM_OVERRIDES_ATTR,
+    PRUNE_REASON_ATTR,
+    TRIAL_NAME_ATTR,
+    parse_prune_reason,
+)
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 STATE_NAMES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
@@ -86,15 +93,12 @@ def _wait_for_stored_config(storage: RDBStorage, name: str, timeout_s: float = 3
         time.sleep(0.1)
 
 
-TRIAL_NAME_ATTR = "name"  # an enqueued set's label, shown on its trial's line
-
-
 def enqueue_trials(study: optuna.Study, config: StudyConfig, sets: list[dict[str, Any]]) -> None:
     """Queue parameter sets to run first; overrides of fixed params travel with the trial."""
     for values in sets:
         params = {k: v for k, v in values.items() if k in config.space}
         overrides = {k: v for k, v in values.items() if k in config.params}
-        user_attrs: dict[str, Any] = {"param_overrides": overrides} if overrides else {}
+        user_attrs: dict[str, Any] = {PARAM_OVERRIDES_ATTR: overrides} if overrides else {}
         if TRIAL_NAME_ATTR in values and TRIAL_NAME_ATTR not in config.space:
             user_attrs[TRIAL_NAME_ATTR] = values[TRIAL_NAME_ATTR]
         study.enqueue_trial(params, user_attrs=user_attrs or None)
@@ -176,8 +180,8 @@ def prune_reasons(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
     tally: Counter[str] = Counter()
     for trial in trials:
         if trial.state == TrialState.PRUNED:
-            reason = str(trial.user_attrs.get("prune_reason", "base_pruner"))
-            tally[reason.split(":", 1)[0]] += 1
+            reason = str(trial.user_attrs.get(PRUNE_REASON_ATTR, BASE_PRUNER_RULE))
+            tally[parse_prune_reason(reason)[0]] += 1
     return dict(tally.most_common())
 
 

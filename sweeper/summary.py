@@ -8,9 +8,9 @@ from typing import Any
 import optuna
 
 from sweeper.failures import stopped_of
-from sweeper.health.series import SERIES_ATTR
 from sweeper.report.savings import shadow_summary
 from sweeper.studies import best_trial, count_states, json_safe, prune_reasons, target_of
+from sweeper.trial_attrs import SERIES_ATTR
 
 
 def _iso(moment: datetime | None) -> str | None:

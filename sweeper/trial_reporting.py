@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 import optuna
 from optuna.study import StudyDirection
 
 from sweeper.api import TrialContext
 from sweeper.health.formatting import sci
-from sweeper.health.penalty import PRUNE_REASON_ATTR, stand_in_value
-from sweeper.health.rules import Verdict
+from sweeper.health.penalty import stand_in_value
 from sweeper.health.series import HealthSeries
 from sweeper.health.shadow import record_would_prune
 from sweeper.pruners.health import HealthPruner
+from sweeper.trial_attrs import BASE_PRUNER_RULE, PRUNE_REASON_ATTR
 
 if TYPE_CHECKING:
     from sweeper.health.sync import HealthSync
@@ -68,8 +68,7 @@ def report_epoch(ctx: ReportingContext, epoch: int, value: float | None) -> None
             record_would_prune(trial, verdict)
         elif verdict is not None:
             ctx.health_sync.flush(trial, series)
-            infeasible = pruner.config.sampler_feedback == "infeasible"
-            prune_for_health(trial, epoch, verdict, metric, infeasible=infeasible)
+            prune_for_health(trial, epoch, verdict.message, metric, infeasible=_infeasible(pruner))
         pruner.judged_live(trial.number, epoch)
 
     if value is None:
@@ -77,10 +76,26 @@ def report_epoch(ctx: ReportingContext, epoch: int, value: float | None) -> None
     trial.report(value, epoch)
     if trial.should_prune():
         base = pruner.base_pruner if isinstance(pruner, HealthPruner) else pruner
-        reason = f"base_pruner: {ctx.metric}={sci(value)} at epoch {epoch} ({type(base).__name__})"
+        shown = f"{ctx.metric}={sci(value)} at epoch {epoch} ({type(base).__name__})"
+        reason = f"{BASE_PRUNER_RULE}: {shown}"
         ctx.health_sync.flush(trial, series)
         trial.set_user_attr(PRUNE_REASON_ATTR, reason)
         raise optuna.TrialPruned(reason)
+
+
+def prune_trial(ctx: ReportingContext, epoch: int, reason: str) -> NoReturn:
+    """Prune for a reason the objective found itself (`rule: detail`, e.g. a non-finite loss
+    while the health rules are off) the way a health rule prunes: the epoch's health is written,
+    a stand-in value is reported at `epoch` and the reason is stored."""
+    series = ctx.monitor.series
+    ctx.health_sync.flush(ctx.trial, series)
+    pruner = ctx.trial.study.pruner
+    infeasible = isinstance(pruner, HealthPruner) and _infeasible(pruner)
+    prune_for_health(ctx.trial, epoch, reason, metric_history(series), infeasible=infeasible)
+
+
+def _infeasible(pruner: HealthPruner) -> bool:
+    return pruner.config.sampler_feedback == "infeasible"
 
 
 def metric_history(series: HealthSeries) -> dict[int, float]:
@@ -95,18 +110,18 @@ def metric_history(series: HealthSeries) -> dict[int, float]:
 def prune_for_health(
     trial: optuna.Trial,
     epoch: int,
-    verdict: Verdict,
+    reason: str,
     metric: Mapping[int, float],
     *,
     infeasible: bool = False,
-) -> None:
+) -> NoReturn:
     """Report a finite value below every healthy one at `epoch`, store the reason, and raise.
 
     With `infeasible`, the trial also violates a `health` constraint, so a constraint-aware
     sampler (TPE) ranks it below every feasible trial."""
     penalty = stand_in_value(trial.study, (v for v in metric.values() if math.isfinite(v)))
     trial.report(penalty, epoch)
-    trial.set_user_attr(PRUNE_REASON_ATTR, verdict.message)
+    trial.set_user_attr(PRUNE_REASON_ATTR, reason)
     if infeasible:
         trial.set_constraint(HEALTH_CONSTRAINT, 1.0)
-    raise optuna.TrialPruned(verdict.message)
+    raise optuna.TrialPruned(reason)

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import optuna
 import torch
 from torch import nn
 
@@ -133,9 +132,7 @@ def train(
         if epoch % params.eval_every == 0 or epoch == params.epochs:
             if not math.isfinite(epoch_loss):
                 ctx.check_health(epoch)  # the health rules name the non-finite value when on
-                reason = f"nonfinite: loss={epoch_loss} at epoch {epoch}"
-                ctx.set_attr("prune_reason", reason)
-                raise optuna.TrialPruned(reason)
+                ctx.prune(epoch, f"nonfinite: loss={epoch_loss} at epoch {epoch}")
             metrics = evaluate(
                 weight.detach().cpu().numpy(), true_graph, params.w_threshold, epoch_loss
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import random
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import optuna
@@ -22,9 +22,7 @@ from objectives.link_prediction.evaluate import parse_metric
 from objectives.link_prediction.model import build_model
 from objectives.link_prediction.params import LinkPredictionParams
 from objectives.link_prediction.train import run
-
-if TYPE_CHECKING:
-    from sweeper.api import TrialContext
+from sweeper.api import TEST_METRIC_PREFIX, TrialContext
 
 
 @functools.lru_cache(maxsize=2)
@@ -88,7 +86,7 @@ def objective(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) ->
     model = build_model(p, split.num_nodes, in_channels).to(device)
     ctx.set_attr("model", repr(model))
     result = run(model, split, p, ctx, device)
-    ctx.set_attr(f"test_{ctx.metric}", result.test_at_best)
+    ctx.set_attr(f"{TEST_METRIC_PREFIX}{ctx.metric}", result.test_at_best)
     ctx.set_attr("best_epoch", result.best_epoch)
     ctx.set_attr("epochs_run", result.epochs_run)
     return result.best_valid

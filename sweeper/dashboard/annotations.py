@@ -22,8 +22,8 @@ import optuna
 from optuna.trial import FrozenTrial
 
 from sweeper.dashboard.artifacts import HEALTH_SUFFIX
-from sweeper.report.trials import PRUNE_REASON_ATTR
 from sweeper.studies import CONFIG_ATTR, FINISHED, load_study
+from sweeper.trial_attrs import PRUNE_REASON_ATTR, parse_prune_reason
 
 log = logging.getLogger("sweeper.dashboard")
 FIGURE_ID = "sweeper-pruning"  # fixed, so each save replaces the previous figure
@@ -62,8 +62,8 @@ def trial_note(study: optuna.Study, trial: FrozenTrial, svg_id: str) -> str:
     lines = []
     reason = trial.user_attrs.get(PRUNE_REASON_ATTR)
     if isinstance(reason, str) and reason:
-        rule, _, detail = reason.partition(":")
-        lines += [f"**Pruned by {rule}**: `{detail.strip() or rule}`", ""]
+        rule, detail = parse_prune_reason(reason)
+        lines += [f"**Pruned by {rule}**: `{detail or rule}`", ""]
     url = f"/artifacts/{study._study_id}/{trial._trial_id}/{svg_id}"
     lines += [
         f"Health per epoch (the table is the artifact `trial-{trial.number}{HEALTH_SUFFIX}.csv`):",

@@ -25,7 +25,7 @@ from storage.urls import parse_storage_url, sqlite_path
 from sweeper.dashboard.health_svg import health_svg
 from sweeper.errors import SweeperError
 from sweeper.health.series import HealthSeries, to_json_value
-from sweeper.report.trials import PRUNE_REASON_ATTR
+from sweeper.trial_attrs import PRUNE_REASON_ATTR
 
 log = logging.getLogger("sweeper.artifacts")
 DEFAULT_DIR_NAME = "artifacts"

@@ -16,8 +16,8 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from sweeper.health.rules import is_health_reason
+from sweeper.trial_attrs import PRUNE_REASON_ATTR
 
-PRUNE_REASON_ATTR = "prune_reason"
 NO_REFERENCE_PENALTY = 1e9  # used only when no finite value exists anywhere in the study yet
 
 

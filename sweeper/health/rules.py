@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sweeper.health.config import HealthConfig, RuleConfig
 from sweeper.health.formatting import sci_against, sci_exact
 from sweeper.health.series import HealthSeries
+from sweeper.trial_attrs import parse_prune_reason
 
 RULE_NAMES = (
     "nonfinite",
@@ -74,7 +75,7 @@ class Verdict:
 
 def is_health_reason(reason: object) -> bool:
     """Whether a prune_reason attribute names one of the health rules."""
-    return isinstance(reason, str) and reason.split(":", 1)[0] in RULE_NAMES
+    return isinstance(reason, str) and parse_prune_reason(reason)[0] in RULE_NAMES
 
 
 def evaluate(

@@ -10,8 +10,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-SERIES_ATTR = "health_series"  # user attribute holding {"epoch": [...], signal: [...], ...}
-SIGNAL_ATTR_PREFIX = "health."  # user attribute health.<signal> holds the latest value
+from sweeper.trial_attrs import SERIES_ATTR, SIGNAL_ATTR_PREFIX
+
+__all__ = ["SERIES_ATTR", "SIGNAL_ATTR_PREFIX", "HealthSeries", "from_json_value", "to_json_value"]
 
 
 def to_json_value(value: float | None) -> float | str | None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sweeper.trial_attrs import WOULD_PRUNE_ATTR, WOULD_PRUNE_EPOCH_ATTR
+
 if TYPE_CHECKING:
     import optuna
 
     from sweeper.health.rules import Verdict
 
-WOULD_PRUNE_ATTR = "would_prune"
-WOULD_PRUNE_EPOCH_ATTR = "would_prune_epoch"
+__all__ = ["WOULD_PRUNE_ATTR", "WOULD_PRUNE_EPOCH_ATTR", "record_would_prune"]
 
 
 def record_would_prune(trial: optuna.Trial, verdict: Verdict) -> None:

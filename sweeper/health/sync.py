@@ -13,7 +13,8 @@ from typing import Any
 
 import optuna
 
-from sweeper.health.series import SERIES_ATTR, SIGNAL_ATTR_PREFIX, HealthSeries, to_json_value
+from sweeper.health.series import HealthSeries, to_json_value
+from sweeper.trial_attrs import SERIES_ATTR, SIGNAL_ATTR_PREFIX
 
 _UNSET = object()
 

@@ -11,7 +11,8 @@ from optuna.study import StudyDirection
 
 from sweeper.health.config import HealthConfig
 from sweeper.health.rules import Verdict, evaluate
-from sweeper.health.series import SERIES_ATTR, HealthSeries
+from sweeper.health.series import HealthSeries
+from sweeper.trial_attrs import SERIES_ATTR
 
 
 class HealthPruner(BasePruner):

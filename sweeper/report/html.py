@@ -21,9 +21,10 @@ from sweeper.config import StudyConfig
 from sweeper.progress import format_value
 from sweeper.report import figures
 from sweeper.report.savings import DEFINITION, Savings, compute_savings, shadow_summary
-from sweeper.report.trials import PRUNE_REASON_ATTR, epochs_run, prune_rule
+from sweeper.report.trials import epochs_run, prune_rule
 from sweeper.rerun import rerun_config
 from sweeper.studies import best_trial, count_states
+from sweeper.trial_attrs import PRUNE_REASON_ATTR
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 STYLE = """

@@ -18,8 +18,8 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-from sweeper.health.shadow import WOULD_PRUNE_ATTR, WOULD_PRUNE_EPOCH_ATTR
 from sweeper.report.trials import epochs_run, prune_rule, seconds_run
+from sweeper.trial_attrs import WOULD_PRUNE_ATTR, WOULD_PRUNE_EPOCH_ATTR, parse_prune_reason
 
 DEFINITION = (
     "Saved compute is an estimate: each pruned trial saved full_epochs - epochs_run epochs, "
@@ -68,20 +68,6 @@ class Savings:
     def epochs_saved(self) -> float:
         """Estimated epochs every pruned trial together did not run."""
         return sum(rule.epochs_saved for rule in self.rules)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (for `--json` output and tests)."""
-        return {
-            "full_epochs": self.full_epochs,
-            "completed": {
-                "trials": self.completed_trials,
-                "epochs": self.completed_epochs,
-                "seconds": self.completed_seconds,
-            },
-            "pruned_seconds": self.pruned_seconds,
-            "failed_seconds": self.failed_seconds,
-            "rules": [vars(rule) for rule in self.rules],
-        }
 
 
 def full_length(trials: list[FrozenTrial], planned_epochs: Any = None) -> float | None:
@@ -177,7 +163,7 @@ def shadow_summary(trials: Iterable[FrozenTrial]) -> ShadowSummary | None:
         if reason is None or trial.state not in (TrialState.COMPLETE, TrialState.PRUNED):
             continue
         count += 1
-        rule = str(reason).split(":", 1)[0]
+        rule, _ = parse_prune_reason(str(reason))
         by_rule[rule] = by_rule.get(rule, 0) + 1
         epochs, seconds = epochs_run(trial), seconds_run(trial)
         epoch = int(trial.user_attrs.get(WOULD_PRUNE_EPOCH_ATTR, epochs))

@@ -9,10 +9,13 @@ import math
 
 from optuna.trial import FrozenTrial, TrialState
 
-from sweeper.health.series import SERIES_ATTR, HealthSeries
-
-PRUNE_REASON_ATTR = "prune_reason"
-BASE_PRUNER_RULE = "base_pruner"  # trials pruned by the study's pruner, not a health rule
+from sweeper.health.series import HealthSeries
+from sweeper.trial_attrs import (
+    BASE_PRUNER_RULE,
+    PRUNE_REASON_ATTR,
+    SERIES_ATTR,
+    parse_prune_reason,
+)
 
 #: Signals plotted first, in this order; any other recorded signal follows in first-seen order.
 SIGNAL_ORDER = (
@@ -38,7 +41,7 @@ def prune_rule(trial: FrozenTrial) -> str | None:
     if trial.state != TrialState.PRUNED:
         return None
     reason = str(trial.user_attrs.get(PRUNE_REASON_ATTR, BASE_PRUNER_RULE))
-    return reason.split(":", 1)[0].strip() or BASE_PRUNER_RULE
+    return parse_prune_reason(reason)[0] or BASE_PRUNER_RULE
 
 
 def health_series(trial: FrozenTrial) -> HealthSeries:

@@ -22,9 +22,10 @@ from optuna.trial import TrialState
 from storage.engine import StorageFault, open_storage
 from sweeper.errors import StudyStopped
 from sweeper.exit_codes import ExitCode
-from sweeper.failures import FAIL_REASON_ATTR, enforce_budget, stop_message
+from sweeper.failures import enforce_budget, stop_message
 from sweeper.objective_registry import resolve_objective
 from sweeper.studies import FINISHED, load_study, stored_config, target_of
+from sweeper.trial_attrs import FAIL_REASON_ATTR, WORKER_ATTR
 from sweeper.workers.devices import pin_device
 from sweeper.workers.memory import retain_freed_memory
 from sweeper.workers.stopping import StopRequested, StopSignals
@@ -217,7 +218,7 @@ def recover_orphans(
     host = socket.gethostname()
     recovered: list[int] = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = str(trial.user_attrs.get("worker", ""))
+        worker = str(trial.user_attrs.get(WORKER_ATTR, ""))
         worker_host, _, pid = worker.rpartition(":")
         if not worker:
             if not _unclaimed_for(trial, grace_period):

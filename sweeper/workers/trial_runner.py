@@ -11,17 +11,18 @@ import math
 import os
 import socket
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import optuna
 from optuna.trial import TrialState
 
 from sweeper.config import StudyConfig
 from sweeper.context import TrialContext
-from sweeper.failures import FAIL_REASON_ATTR, SURPLUS_PREFIX
+from sweeper.failures import SURPLUS_PREFIX
 from sweeper.health.series import HealthSeries
 from sweeper.search_space import suggest_params
 from sweeper.studies import FINISHED, target_of
+from sweeper.trial_attrs import DEVICE_ATTR, FAIL_REASON_ATTR, WORKER_ATTR
 from sweeper.workers.stopping import StopSignals
 
 FAIL_REASON_MAX_CHARS = 2_000
@@ -69,8 +70,8 @@ class TrialRunner:
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.current_number = trial.number
-        trial.set_user_attr("worker", worker_id())
-        trial.set_user_attr("device", self.device)
+        trial.set_user_attr(WORKER_ATTR, worker_id())
+        trial.set_user_attr(DEVICE_ATTR, self.device)
         self._refuse_surplus(trial)
         try:
             from sweeper.health.monitor import HealthMonitor  # torch: only where trials run
@@ -142,8 +143,3 @@ def _release_gpu_memory(error: BaseException) -> None:
 
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-def param_overrides_from(user_attrs: dict[str, Any]) -> dict[str, Any]:
-    """The fixed-parameter overrides enqueued with a trial (empty for ordinary trials)."""
-    return dict(user_attrs.get("param_overrides", {}))

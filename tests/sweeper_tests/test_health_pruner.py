@@ -202,6 +202,20 @@ def test_check_health_prunes_on_an_epoch_without_evaluation() -> None:
     assert list(trial.intermediate_values) == [3] and math.isfinite(trial.value)
 
 
+def test_a_prune_the_objective_decides_reports_a_stand_in_value_as_a_health_rule_does() -> None:
+    def objective(trial: optuna.Trial, ctx: TrialContext) -> float:
+        ctx.report(1, 0.5)
+        ctx.check_health(2)
+        ctx.prune(2, "nonfinite: loss=nan at epoch 2")
+        return 0.0
+
+    trial = run_study(objective, pruner=optuna.pruners.NopPruner())
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert reason(trial) == "nonfinite: loss=nan at epoch 2"
+    assert list(trial.intermediate_values) == [1, 2]
+    assert trial.value == 1.5  # minimizing: the worst healthy value 0.5, moved by max(|0.5|, 1)
+
+
 def test_base_pruner_decides_exactly_as_alone_when_no_rule_fires() -> None:
     def make(pruner: optuna.pruners.BasePruner) -> optuna.Study:
         return optuna.create_study(direction="maximize", pruner=pruner)
