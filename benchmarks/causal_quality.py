@@ -35,9 +35,9 @@ def run_sweep(path: str, n_trials: int) -> dict[str, Any]:
     import optuna
     import torch
 
-    from objectives.registry import resolve_objective
     from sweeper.config import load_config
     from sweeper.context import TrialContext
+    from sweeper.objective_registry import resolve_objective
     from sweeper.pruners.factory import build_pruner
     from sweeper.samplers import build_sampler
     from sweeper.search_space import suggest_params

@@ -28,9 +28,9 @@ def trial_seconds(n_trials: int, epochs: int | None) -> list[float]:
     import optuna
     from scaling import STUDY
 
-    from objectives.registry import resolve_objective
     from sweeper.config import parse_config
     from sweeper.context import TrialContext
+    from sweeper.objective_registry import resolve_objective
     from sweeper.search_space import suggest_params
 
     data = {**STUDY, "n_trials": n_trials}

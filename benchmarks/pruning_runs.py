@@ -114,8 +114,8 @@ def run_arm(space: str, arm: str, seed: int, n_trials: int, epochs: int | None) 
     import torch
     from optuna.trial import TrialState
 
-    from objectives.registry import resolve_objective
     from sweeper.context import TrialContext
+    from sweeper.objective_registry import resolve_objective
     from sweeper.search_space import suggest_params
 
     config = study_config(space, n_trials=n_trials, epochs=epochs)
