@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--spaces", help="comma-separated spaces (default: the mode's)")
     parser.add_argument("--seeds", help="comma-separated sampler seeds (default: the mode's)")
     parser.add_argument("--arms", help="comma-separated arms (default: the mode's)")
+    parser.add_argument("--trials", type=int, help="trials per study (default: the space's)")
     parser.add_argument("--save", type=Path, help="append every study's records to this file")
     parser.add_argument("--load", nargs="+", help="summarise saved records instead of running")
     parser.add_argument("--markdown", action="store_true", help="also print Markdown tables")
@@ -107,6 +108,7 @@ def main() -> None:
     spaces = args.spaces.split(",") if args.spaces else spaces
     seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else seeds
     arms = args.arms.split(",") if args.arms else arms
+    trials = args.trials or trials
     unknown = [a for a in arms if a not in ARMS] + [s for s in spaces if s not in SPACES]
     if unknown:
         parser.error(f"unknown arm or space: {', '.join(unknown)}")
