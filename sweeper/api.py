@@ -12,44 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from sweeper.errors import SweeperError
-from sweeper.trial_attrs import (
-    BASE_PRUNER_RULE,
-    DEVICE_ATTR,
-    FAIL_REASON_ATTR,
-    PARAM_OVERRIDES_ATTR,
-    PRUNE_REASON_ATTR,
-    SERIES_ATTR,
-    SIGNAL_ATTR_PREFIX,
-    TEST_METRIC_PREFIX,
-    TRIAL_NAME_ATTR,
-    WORKER_ATTR,
-    WOULD_PRUNE_ATTR,
-    WOULD_PRUNE_EPOCH_ATTR,
-    parse_prune_reason,
-)
+from sweeper.trial_attrs import *  # noqa: F403  (every attribute name and parse_prune_reason)
+from sweeper.trial_attrs import __all__ as _trial_attr_names
 
 if TYPE_CHECKING:
     import optuna
 
     from sweeper.health.monitor import HealthMonitor
 
-__all__ = [
-    "BASE_PRUNER_RULE",
-    "DEVICE_ATTR",
-    "FAIL_REASON_ATTR",
-    "PARAM_OVERRIDES_ATTR",
-    "PRUNE_REASON_ATTR",
-    "SERIES_ATTR",
-    "SIGNAL_ATTR_PREFIX",
-    "TEST_METRIC_PREFIX",
-    "TRIAL_NAME_ATTR",
-    "WORKER_ATTR",
-    "WOULD_PRUNE_ATTR",
-    "WOULD_PRUNE_EPOCH_ATTR",
-    "SweeperError",
-    "TrialContext",
-    "parse_prune_reason",
-]
+__all__ = [*_trial_attr_names, "SweeperError", "TrialContext"]
 
 
 class TrialContext(Protocol):
