@@ -16,6 +16,7 @@ cosine similarity of the node embeddings (the write-up saw 0.98).
 
     python benchmarks/seed_ddi.py --json                 # 2 x 30 min + the sweep, on 2 cores
     python benchmarks/seed_ddi.py --minutes 5 --sweep-trials 3
+    python benchmarks/seed_ddi.py --v2-only --json       # the write-up's run alone, 30 min
     python benchmarks/seed_ddi.py --smoke --json         # seconds: 16 channels, 1 epoch each
 """
 
@@ -236,15 +237,10 @@ def plot(runs: dict[str, dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def print_report(sweep: dict[str, Any], runs: dict[str, dict[str, Any]]) -> None:
-    """The sweep's choice and one line per long run."""
-    print(
-        f"sweep: {sweep['trials']} trials in {sweep['wall_s']:.0f} s, {len(sweep['pruned'])} "
-        f"pruned; best trial {sweep['best_number']} (valid Hits@20 "
-        f"{sweep['best_valid_hits@20']:.4f}): {sweep['params']}"
-    )
-    for reason in sweep["pruned"]:
-        print(f"  pruned trial {reason['number']}: {reason['reason']}")
+def print_report(sweep: dict[str, Any] | None, runs: dict[str, dict[str, Any]]) -> None:
+    """The sweep's choice (when it ran) and one line per long run."""
+    if sweep is not None:
+        print_sweep(sweep)
     print(f"{'run':<8} {'epochs':>6} {'s/epoch':>7} {'best valid':>10} {'test@best':>9} "
           f"{'max cos':>7}  would prune")  # fmt: skip
     for name, run in runs.items():
@@ -257,6 +253,17 @@ def print_report(sweep: dict[str, Any], runs: dict[str, dict[str, Any]]) -> None
         )
 
 
+def print_sweep(sweep: dict[str, Any]) -> None:
+    """The sweep's trials, prunes and choice."""
+    print(
+        f"sweep: {sweep['trials']} trials in {sweep['wall_s']:.0f} s, {len(sweep['pruned'])} "
+        f"pruned; best trial {sweep['best_number']} (valid Hits@20 "
+        f"{sweep['best_valid_hits@20']:.4f}): {sweep['params']}"
+    )
+    for reason in sweep["pruned"]:
+        print(f"  pruned trial {reason['number']}: {reason['reason']}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the sweep and the two long runs (or, with --long-run, one run in this process)."""
     parser = parser_for(__doc__)
@@ -267,6 +274,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--plot", type=Path, default=PLOT, help=f"PNG (default {PLOT})")
     parser.add_argument("--save", type=Path, help="write the whole record (series too) here")
+    parser.add_argument(
+        "--v2-only", action="store_true", help="skip the sweep: the write-up's V2 run alone"
+    )
     parser.add_argument("--long-run", help=argparse.SUPPRESS)  # one run, in this process
     args = parser.parse_args(argv)
     if args.long_run:
@@ -279,11 +289,13 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     root, holder = prepared_root(args.data_root)
     try:
-        sweep = run_sweep(root, trials, epochs, hidden)
         v2 = V2 | FIXED | ({"hidden_channels": hidden} if hidden else {})
-        chosen = v2 | sweep["params"]
+        configs = {"V2": v2}
+        sweep = None if args.v2_only else run_sweep(root, trials, epochs, hidden)
+        if sweep is not None:
+            configs["chosen"] = v2 | sweep["params"]
         runs = {}
-        for name, config in (("V2", v2), ("chosen", chosen)):
+        for name, config in configs.items():
             runs[name] = run_in_process(config, root, minutes, args.threads)
             print(f"  {name}: {json.dumps(summary(runs[name]))}", file=sys.stderr, flush=True)
     finally:
