@@ -43,13 +43,13 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def _fill(directory: Path) -> Path:
-    """Write zeros until the file system is full; the filler file."""
+    """Write zeros until the file system is full; the filler file. Unbuffered: a buffered file
+    keeps the bytes of the write that failed and raises ENOSPC again when it is closed."""
     filler = directory / "filler"
-    with filler.open("wb") as out:
+    with filler.open("wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass
     return filler
