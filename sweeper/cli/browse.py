@@ -72,13 +72,13 @@ def dashboard_command(
     with _spinner(stdout, "writing pruning figures and trial notes"):
         annotate_all(store, annotator.done)
     server = bind(dashboard_app(store, directory), host, port)
-    annotator.start()
-    stdout.print(
-        f"optuna-dashboard on {url_of(server, host)}{page} (storage {redact_url(url)}, "
-        f"artifacts {directory}); Ctrl-C stops it",
-        markup=False,
-    )
-    try:
+    try:  # from here on, Ctrl-C at any moment (even before serving) closes cleanly
+        annotator.start()
+        stdout.print(
+            f"optuna-dashboard on {url_of(server, host)}{page} (storage {redact_url(url)}, "
+            f"artifacts {directory}); Ctrl-C stops it",
+            markup=False,
+        )
         server.serve_forever()
     except KeyboardInterrupt:
         pass
