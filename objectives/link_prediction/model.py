@@ -9,10 +9,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch.nn import Embedding, Identity, Linear, ModuleList
-from torch_geometric.nn import GCNConv, SAGEConv
+from torch_geometric.nn import SAGEConv
 from torch_geometric.nn.norm import BatchNorm, GraphNorm, LayerNorm
 from torch_geometric.nn.resolver import activation_resolver
 
+from objectives.link_prediction.graph import TransposeCachedGCNConv
 from objectives.link_prediction.params import LinkPredictionParams
 
 
@@ -32,9 +33,9 @@ def make_norm(norm: str, channels: int) -> torch.nn.Module:
 
 def make_conv(conv: str, channels: int) -> torch.nn.Module:
     """A GCN layer (its normalised adjacency cached: the training graph never changes, as in the
-    OGB example) or a GraphSAGE layer, `channels` wide."""
+    OGB example; see `TransposeCachedGCNConv`) or a GraphSAGE layer, `channels` wide."""
     if conv == "gcn":
-        return GCNConv(channels, channels, cached=True)
+        return TransposeCachedGCNConv(channels, channels)
     return SAGEConv(channels, channels)
 
 
@@ -167,8 +168,11 @@ class LinkModel(torch.nn.Module):
         return self.encoder(x, graph)
 
     def decode(self, h: Tensor, edge_label_index: Tensor) -> Tensor:
-        """Logits for the node pairs `edge_label_index` [2, E]."""
-        return self.decoder(h[edge_label_index[0]], h[edge_label_index[1]])
+        """Logits for the node pairs `edge_label_index` [2, E]. Rows are gathered with
+        `index_select`, whose backward (`index_add_`) is about 3x faster on CPU than that of
+        `h[index]` (an accumulating `index_put_` that sorts the indices first)."""
+        src, dst = edge_label_index
+        return self.decoder(h.index_select(0, src), h.index_select(0, dst))
 
     def __repr__(self) -> str:
         return f"LinkModel({self.encoder!r}, {self.decoder!r})"

@@ -71,36 +71,86 @@ def train_epoch(
     if negatives is None:
         negatives = NegativeSampler(edge_index, split.num_nodes, graph)
     device_type = edge_index.device.type
+    chunk = decode_chunk(model.encoder.hidden_channels)
     for perm in DataLoader(range(train_pos.size(1)), params.batch_size, shuffle=True):
         optimizer.zero_grad()
         with torch.autocast(device_type, enabled=scaler is not None):
             h = model.encode(x, graph)
-            pos_edge = train_pos[:, perm.to(train_pos.device)]
-            neg_edge = negatives.for_positives(pos_edge, params.hard_negative_ratio)
-            pos_out = model.decode(h, pos_edge)
-            neg_out = model.decode(h, neg_edge)
-            bce = F.binary_cross_entropy_with_logits(pos_out, torch.ones_like(pos_out))
-            bce = bce + F.binary_cross_entropy_with_logits(neg_out, torch.zeros_like(neg_out))
-            loss, components = bce, {"bce": bce.detach()}
-            if params.diversity_weight > 0:
+        pos_edge = train_pos[:, perm.to(train_pos.device)]
+        neg_edge = negatives.for_positives(pos_edge, params.hard_negative_ratio)
+        grad_h, bce, pos_out, neg_out = decode_backward(
+            model, h.detach(), pos_edge, neg_edge, chunk, scaler
+        )
+        outputs, grads = [h], [grad_h]
+        components = {"bce": bce}
+        loss = bce
+        if params.diversity_weight > 0:
+            with torch.autocast(device_type, enabled=scaler is not None):
                 diversity = params.diversity_weight * diversity_loss(h)
-                loss = loss + diversity
-                components["diversity"] = diversity.detach()
+            outputs.append(scaler.scale(diversity) if scaler is not None else diversity)
+            grads.append(None)
+            components["diversity"] = diversity.detach()
+            loss = loss + components["diversity"]
+        torch.autograd.backward(outputs, grads)
         if scaler is not None:
-            scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
-        else:
-            loss.backward()
         ctx.monitor.clip_gradients(model, params.clip_norm)
         ctx.monitor.step(optimizer, scaler)
-        ctx.monitor.observe_loss(loss.detach(), components)
+        ctx.monitor.observe_loss(loss, components)
     ctx.monitor.observe_embeddings(h.detach())
-    ctx.monitor.observe_scores(torch.sigmoid(pos_out.detach()), torch.sigmoid(neg_out.detach()))
+    ctx.monitor.observe_scores(torch.sigmoid(pos_out), torch.sigmoid(neg_out))
+
+
+#: How many activations (pairs x channels) the decoder computes at once: 2**22 floats are 16 MB,
+#: a block glibc's malloc serves from its heap and reuses, where a whole batch's (on ogbl-ddi
+#: 65,536 pairs x 256 channels, 67 MB, each of a dozen per step) is mapped afresh and faulted in
+#: page by page on every step: most of an epoch's kernel time, and most of its peak memory.
+DECODE_CHUNK_ELEMENTS = 2**22
+
+
+def decode_chunk(channels: int) -> int:
+    """Pairs per decoder pass for embeddings `channels` wide (at least 1,024)."""
+    return max(1024, DECODE_CHUNK_ELEMENTS // max(channels, 1))
+
+
+def decode_backward(
+    model: LinkModel,
+    h: Tensor,
+    pos_edge: Tensor,
+    neg_edge: Tensor,
+    chunk: int,
+    scaler: torch.amp.GradScaler | None = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The binary cross-entropy of the positives' and negatives' logits (the mean of each, summed)
+    backpropagated through the decoder `chunk` pairs at a time, so no batch-sized activation is
+    ever held: the decoder's gradients accumulate in its parameters, the embeddings' in the
+    returned `grad_h` (scaled as the loss is, with a `scaler`), which the caller passes on to
+    the encoder. Returns (grad_h, the detached loss, positive logits, negative logits); the
+    gradients equal one pass over the whole batch's, up to summation order."""
+    leaf = h.requires_grad_()
+    total = h.new_zeros((), dtype=torch.float)
+    logits: list[list[Tensor]] = [[], []]
+    for side, (edges, target) in enumerate(((pos_edge, 1.0), (neg_edge, 0.0))):
+        count = edges.size(1)
+        for start in range(0, count, chunk):
+            with torch.autocast(h.device.type, enabled=scaler is not None):
+                out = model.decode(leaf, edges[:, start : start + chunk])
+                part = F.binary_cross_entropy_with_logits(
+                    out, torch.full_like(out, target), reduction="sum"
+                ) / count
+            (scaler.scale(part) if scaler is not None else part).backward()
+            total += part.detach().float()
+            logits[side].append(out.detach())
+    grad_h = leaf.grad if leaf.grad is not None else torch.zeros_like(h)
+    pos_out, neg_out = (torch.cat(parts) if parts else h.new_zeros(0) for parts in logits)
+    return grad_h, total, pos_out, neg_out
 
 
 @torch.no_grad()
 def score_edges(model: LinkModel, h: Tensor, edges: Tensor, batch_size: int) -> Tensor:
-    """Logits for `edges` [2, E], computed in batches of `batch_size` pairs."""
+    """Logits for `edges` [2, E], computed in batches of `batch_size` pairs (at most
+    `decode_chunk` of them, as in training: smaller blocks, reused)."""
+    batch_size = min(batch_size, decode_chunk(h.size(-1)))
     out = [
         model.decode(h, edges[:, i : i + batch_size]) for i in range(0, edges.size(1), batch_size)
     ]
