@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sweeper.errors import SweeperError, did_you_mean
 from sweeper.health.config import HealthConfig
+from sweeper.registry import PRUNERS, SAMPLERS
 
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_TRIALS = 1_000_000
@@ -84,7 +85,7 @@ SearchParam = Annotated[FloatParam | IntParam | CategoricalParam, Field(discrimi
 class SamplerConfig(_Strict):
     """Which Optuna sampler proposes parameters; stored so a resumed study keeps it."""
 
-    name: Literal["tpe", "random", "cmaes", "grid", "qmc"] = "tpe"
+    name: Literal[tuple(SAMPLERS)] = "tpe"  # type: ignore[valid-type]
     seed: int | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -92,9 +93,7 @@ class SamplerConfig(_Strict):
 class PrunerConfig(_Strict):
     """The base pruner with its arguments, wrapped by the health rules unless `health` is null."""
 
-    name: Literal[
-        "median", "percentile", "hyperband", "successive_halving", "threshold", "none"
-    ] = "median"
+    name: Literal[tuple(PRUNERS)] = "median"  # type: ignore[valid-type]
     args: dict[str, Any] = Field(default_factory=dict)
     health: HealthConfig | None = Field(default_factory=HealthConfig)
 
@@ -178,7 +177,7 @@ class StudyConfig(_Strict):
         both = sorted(set(self.params) & set(self.space))
         if both:
             raise ValueError(f"'{both[0]}' is both a fixed param and in space; keep one")
-        if self.sampler.name == "grid" and any(
+        if SAMPLERS[self.sampler.name].grid and any(
             not isinstance(p, CategoricalParam) and p.step is None and isinstance(p, FloatParam)
             for p in self.space.values()
         ):

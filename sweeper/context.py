@@ -46,6 +46,8 @@ class TrialContext:
         self.health_sync = HealthSync(health_sync_s, skip=(VALUE_SIGNAL,))
         #: The first shadow-mode verdict's message (`pruner.health.mode: shadow`), else None.
         self.would_prune: str | None = None
+        #: Whether the trial carries `health_judged_live` yet (`trial_reporting.report_epoch`).
+        self.judged_live_marked = False
 
     def set_attr(self, key: str, value: Any) -> None:
         """Store a user attribute on the trial (shown by `sweeper status` and the dashboard)."""

@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from sweeper.config import StudyConfig
 from sweeper.errors import SweeperError
+from sweeper.registry import SAMPLERS, SamplerKind
 from sweeper.search_space import grid_of
 
 __all__ = ["TrialSeededSampler", "build_sampler", "trial_seed"]
@@ -93,10 +94,11 @@ def build_sampler(config: StudyConfig) -> BaseSampler:
     grid order that all workers of the study must share.
     """
     spec = config.sampler
+    kind = SAMPLERS[spec.name]
     options = dict(spec.options)
-    build = _constructor(config, options)
+    build = _constructor(config, kind, options)
     try:
-        if spec.name in ("qmc", "grid") or spec.seed is None:
+        if not kind.seed_per_trial or spec.seed is None:
             return build(spec.seed)
         return TrialSeededSampler(build, seed=spec.seed)
     except (TypeError, ValueError) as error:
@@ -104,16 +106,11 @@ def build_sampler(config: StudyConfig) -> BaseSampler:
 
 
 def _constructor(
-    config: StudyConfig, options: dict[str, Any]
+    config: StudyConfig, kind: SamplerKind, options: dict[str, Any]
 ) -> Callable[[int | None], BaseSampler]:
-    name = config.sampler.name
-    if name == "tpe":
-        return lambda seed: optuna.samplers.TPESampler(seed=seed, **options)
-    if name == "random":
-        return lambda seed: optuna.samplers.RandomSampler(seed=seed, **options)
-    if name == "cmaes":
-        return lambda seed: optuna.samplers.CmaEsSampler(seed=seed, **options)
-    if name == "qmc":
-        return lambda seed: optuna.samplers.QMCSampler(seed=seed, **options)
+    """The sampler built for one seed (the grid sampler's grid comes first)."""
+    sampler = kind.load()
+    if not kind.grid:
+        return lambda seed: sampler(seed=seed, **options)
     grid = grid_of(config)
-    return lambda seed: optuna.samplers.GridSampler(grid, seed=seed, **options)
+    return lambda seed: sampler(grid, seed=seed, **options)

@@ -12,6 +12,7 @@ __all__ = [
     "BASE_PRUNER_RULE",
     "DEVICE_ATTR",
     "FAIL_REASON_ATTR",
+    "JUDGED_LIVE_ATTR",
     "PARAM_OVERRIDES_ATTR",
     "PRUNE_REASON_ATTR",
     "SERIES_ATTR",
@@ -31,6 +32,11 @@ BASE_PRUNER_RULE = "base_pruner"
 #: Shadow mode: the first health verdict's message, and its epoch (the trial trained on).
 WOULD_PRUNE_ATTR = "would_prune"
 WOULD_PRUNE_EPOCH_ATTR = "would_prune_epoch"
+#: True on a trial whose health rules the sweeper applies as each epoch ends, to the live signals
+#: and before the epoch's value is reported (`sweeper.trial_reporting`): a rule that fired has
+#: already pruned it, so its HealthPruner asks only the base pruner. Absent (a user's own
+#: objective that reports values and a `health_series`), the pruner judges the stored series.
+JUDGED_LIVE_ATTR = "health_judged_live"
 #: Why the trial's objective failed: `Type: message`.
 FAIL_REASON_ATTR = "fail_reason"
 #: Values of fixed parameters enqueued with the trial (they override the study file's `params`).

@@ -4,8 +4,10 @@ report, prune.
 Per epoch the context's `HealthSync` writes one user attribute per signal (`health.<signal>`: the
 latest value, what optuna-dashboard shows while the trial runs) and one with the whole history
 (`health_series`), throttled in workers.
-A health rule that fires prunes the trial with a finite stand-in value that ranks below healthy
-trials; otherwise the value is reported and the study's pruner decides as usual.
+The health rules judge each epoch here, once, on the live signals (the stored copy may be older).
+A rule that fires prunes the trial with a finite stand-in value that ranks below healthy trials;
+otherwise the value is reported and the study's pruner decides as usual: the trial carries
+`health_judged_live`, so a HealthPruner asks only its base pruner.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sweeper.health.penalty import stand_in_value
 from sweeper.health.series import HealthSeries
 from sweeper.health.shadow import record_would_prune
 from sweeper.pruners.health import HealthPruner
-from sweeper.trial_attrs import BASE_PRUNER_RULE, PRUNE_REASON_ATTR
+from sweeper.trial_attrs import BASE_PRUNER_RULE, JUDGED_LIVE_ATTR, PRUNE_REASON_ATTR
 
 if TYPE_CHECKING:
     from sweeper.health.sync import HealthSync
@@ -38,6 +40,8 @@ class ReportingContext(TrialContext, Protocol):
     health_sync: HealthSync
     would_prune: str | None
     """The first shadow-mode verdict's message (`pruner.health.mode: shadow`), else None."""
+    judged_live_marked: bool
+    """Whether the trial carries `JUDGED_LIVE_ATTR` yet (written once, before its first report)."""
 
 
 def report_epoch(ctx: ReportingContext, epoch: int, value: float | None) -> None:
@@ -69,7 +73,9 @@ def report_epoch(ctx: ReportingContext, epoch: int, value: float | None) -> None
         elif verdict is not None:
             ctx.health_sync.flush(trial, series)
             prune_for_health(trial, epoch, verdict.message, metric, infeasible=_infeasible(pruner))
-        pruner.judged_live(trial.number, epoch)
+        if value is not None and not ctx.judged_live_marked:  # before the trial's first report
+            trial.set_user_attr(JUDGED_LIVE_ATTR, True)  # so `prune` leaves health to this verdict
+            ctx.judged_live_marked = True
 
     if value is None:
         return

@@ -7,21 +7,13 @@ import optuna
 from sweeper.config import PrunerConfig
 from sweeper.errors import SweeperError
 from sweeper.pruners.health import HealthPruner
-
-_BASE_PRUNERS = {
-    "median": optuna.pruners.MedianPruner,
-    "percentile": optuna.pruners.PercentilePruner,
-    "hyperband": optuna.pruners.HyperbandPruner,
-    "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
-    "threshold": optuna.pruners.ThresholdPruner,
-    "none": optuna.pruners.NopPruner,
-}
+from sweeper.registry import PRUNERS
 
 
 def build_base_pruner(config: PrunerConfig) -> optuna.pruners.BasePruner:
     """The Optuna pruner the study file names, with its arguments checked by Optuna itself."""
     try:
-        return _BASE_PRUNERS[config.name](**config.args)
+        return PRUNERS[config.name]()(**config.args)
     except (TypeError, ValueError) as error:
         raise SweeperError(f"pruner -> args: {error}") from None
 

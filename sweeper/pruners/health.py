@@ -12,15 +12,16 @@ from optuna.study import StudyDirection
 from sweeper.health.config import HealthConfig
 from sweeper.health.rules import Verdict, evaluate
 from sweeper.health.series import HealthSeries
-from sweeper.trial_attrs import SERIES_ATTR
+from sweeper.trial_attrs import JUDGED_LIVE_ATTR, SERIES_ATTR
 
 
 class HealthPruner(BasePruner):
     """Wraps the study file's base pruner with the health rules of `pruner.health`.
 
     A trial is pruned when a health rule fires on the signals stored in its user attribute
-    `health_series` (written each epoch by `TrialContext.report` / `check_health`) or on its
-    reported values; when no rule fires, the base pruner decides exactly as it would alone.
+    `health_series` or on its reported values; when no rule fires, the base pruner decides
+    exactly as it would alone. A trial run through `TrialContext.report` / `check_health` is
+    judged there instead, once per epoch on the live signals (see `prune`).
 
     Args:
         base_pruner: the pruner that decides for healthy trials (None: never prune them).
@@ -48,7 +49,6 @@ class HealthPruner(BasePruner):
             )
         self._base_pruner = base_pruner
         self._config = config
-        self._judged_live: tuple[int, int] | None = None
 
     @property
     def base_pruner(self) -> BasePruner:
@@ -62,19 +62,17 @@ class HealthPruner(BasePruner):
 
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
         """True when a health rule fires at the trial's latest epoch (never in shadow mode), else
-        the base pruner's answer."""
+        the base pruner's answer.
+
+        A trial the sweeper judges live (`JUDGED_LIVE_ATTR`, set by `trial_reporting`) had its
+        epoch's verdict before the value was reported: the stored `health_series` may be older
+        (its writes are throttled), so the rules are not asked again."""
         if self._config.mode == "shadow":  # shadow rules record, never prune
             return self._base_pruner.prune(study, trial)
-        already_judged = (trial.number, trial.last_step) == self._judged_live
-        if not already_judged and self.verdict(study, trial) is not None:
+        judged_live = trial.user_attrs.get(JUDGED_LIVE_ATTR, False)
+        if not judged_live and self.verdict(study, trial) is not None:
             return True
         return self._base_pruner.prune(study, trial)
-
-    def judged_live(self, trial_number: int, epoch: int) -> None:
-        """Note that the rules found nothing in the trial's live signals at `epoch`, so `prune`
-        for that step asks the base pruner at once instead of judging the stored (throttled,
-        so older) copy of the same signals again."""
-        self._judged_live = (trial_number, epoch)
 
     def verdict(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Verdict | None:
         """The health rule that fires for `trial` at its latest epoch, or None."""

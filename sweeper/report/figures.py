@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
 from plotly.subplots import make_subplots
 
+from sweeper.health.rules import RULE_NAMES
 from sweeper.report.savings import Savings
 from sweeper.report.trials import (
     BASE_PRUNER_RULE,
@@ -28,14 +29,11 @@ MIN_IMPORTANCE_TRIALS = 4  # completed trials below which parameter importances 
 MAX_PRUNED_CURVES = 12
 COMPLETED_COLOR = "#2ca02c"
 BEST_COLOR = "#111111"
+#: The health rules' colors, given out in the registry's order (`RULES`); a rule past the end
+#: of the palette gets one of OTHER_COLORS, fixed by its name.
+_RULE_PALETTE = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f")
 RULE_COLORS = {
-    "nonfinite": "#d62728",
-    "grad_explosion": "#ff7f0e",
-    "grad_vanishing": "#9467bd",
-    "embedding_collapse": "#8c564b",
-    "edge_collapse": "#e377c2",
-    "loss_imbalance": "#bcbd22",
-    "no_progress": "#7f7f7f",
+    **dict(zip(RULE_NAMES, _RULE_PALETTE, strict=False)),
     BASE_PRUNER_RULE: "#1f77b4",
 }
 OTHER_COLORS = ("#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5")

@@ -15,7 +15,9 @@ from torch_geometric.utils import negative_sampling, stochastic_blockmodel_graph
 
 from sweeper.context import TrialContext
 from sweeper.health.rules import RULE_NAMES
+from sweeper.health.series import HealthSeries
 from sweeper.pruners import HealthPruner
+from sweeper.trial_attrs import JUDGED_LIVE_ATTR, SERIES_ATTR
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -246,6 +248,60 @@ def test_base_pruner_prune_is_reported_with_its_reason() -> None:
     trial = run_study(MLPRun(epochs=5), study=study)
     assert reason(trial).startswith("base_pruner: val_loss=")
     assert reason(trial).endswith("at epoch 1 (ThresholdPruner)")
+
+
+def test_a_users_own_objective_is_pruned_from_its_stored_health_series() -> None:
+    study = optuna.create_study(direction="minimize", pruner=HealthPruner())
+    trial = study.ask()
+    series = HealthSeries()
+    answers = []
+    for epoch in (1, 2, 3):
+        series.record(epoch, {"grad_norm": 5e4})
+        trial.set_user_attr(SERIES_ATTR, series.to_json())
+        trial.report(1.0, epoch)
+        answers.append(trial.should_prune())
+    assert answers == [False, True, True]  # grad_explosion, patience 2
+
+
+def test_a_trial_judged_live_is_left_to_the_base_pruner_whatever_its_stored_series_says() -> None:
+    study = optuna.create_study(direction="minimize", pruner=HealthPruner())
+    sick = HealthSeries()
+    for epoch in (1, 2):
+        sick.record(epoch, {"grad_norm": 5e4})
+    answers = {}
+    for judged_live in (False, True):
+        trial = study.ask()
+        if judged_live:
+            trial.set_user_attr(JUDGED_LIVE_ATTR, True)
+        trial.set_user_attr(SERIES_ATTR, sick.to_json())
+        trial.report(1.0, 1)
+        trial.report(1.0, 2)
+        answers[judged_live] = trial.should_prune()
+        study.tell(trial, 1.0)
+    assert answers == {False: True, True: False}
+
+
+def test_the_live_verdict_decides_when_the_stored_series_is_older() -> None:
+    # The metric is flat but the loss falls: no_progress does not fire on the live series. The
+    # stored copy, throttled, holds the first epoch only: judged again, it would find no loss
+    # improvement and prune.
+    health = {"no_progress": {"enabled": True, "patience": 3, "min_reports": 2}}
+    study = optuna.create_study(direction="maximize", pruner=HealthPruner(config=health))
+
+    def objective(trial: optuna.Trial) -> float:
+        ctx = TrialContext(trial, metric="acc", direction="maximize", health_sync_s=3600.0)
+        for epoch in range(1, 9):
+            ctx.monitor.observe_loss(torch.tensor(1.0 / epoch))
+            ctx.report(epoch, 0.5)
+        return 0.5
+
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[-1]
+    assert trial.state == optuna.trial.TrialState.COMPLETE, reason(trial)
+    assert trial.user_attrs[JUDGED_LIVE_ATTR] is True
+    stored = HealthSeries.from_json(trial.user_attrs[SERIES_ATTR])
+    assert stored.epochs == [1]
+    assert HealthPruner(config=health).verdict(study, trial) is not None
 
 
 def test_health_pruner_rejects_what_is_not_a_pruner_or_a_health_section() -> None:
