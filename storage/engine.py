@@ -123,6 +123,24 @@ class ResilientRDBStorage(RDBStorage):
             return None
         return StorageFault(f"storage: cannot write to {self.shown_url}: {reason}")
 
+    def set_heartbeat(
+        self, interval: int, *, grace_period: int | None = None, max_retry: int | None = None
+    ) -> None:
+        """Turn the heartbeat on, as RDBStorage's `heartbeat_interval`, `grace_period` and
+        `heartbeat_stale_trial_callback` arguments do: trials that stop beating for
+        `grace_period` seconds are failed and re-queued (up to `max_retry` times).
+
+        RDBStorage only keeps these settings and reads them at each call, so they may be set on
+        an open storage before a study uses it (a test pins this to Optuna's constructor)."""
+        if interval <= 0:
+            raise ValueError(f"interval should be a positive integer, but got {interval=}.")
+        if grace_period is not None and grace_period <= 0:
+            raise ValueError(f"grace_period should be a positive integer, but got {grace_period=}.")
+        self.heartbeat_interval = interval
+        self.grace_period = grace_period
+        self.heartbeat_stale_trial_callback = RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+        self.failed_trial_callback = self.heartbeat_stale_trial_callback  # Optuna's old name
+
     def set_trial_state_values(
         self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
     ) -> bool:
@@ -168,6 +186,9 @@ def _utc_now() -> datetime:
 
 
 _OUTAGE_LOCK = threading.Lock()
+#: RDBStorage's methods that query the database, retried through an outage (besides the two
+#: overridden above). tests/storage_tests/test_engine.py pins the list to Optuna's: a storage
+#: method Optuna adds, or a private one it renames, fails there.
 _RETRIED = (
     "create_new_study", "delete_study", "set_study_user_attr", "set_study_system_attr",
     "get_study_id_from_name", "get_study_name_from_id", "get_study_directions",
@@ -266,19 +287,11 @@ def open_storage(
     """
     parsed = parse_storage_url(url)
     _prepare_sqlite(url, must_exist=must_exist)
-    heartbeat: dict[str, Any] = {}
-    if heartbeat_interval is not None:
-        heartbeat = {
-            "heartbeat_interval": heartbeat_interval,
-            "grace_period": grace_period,
-            "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
-        }
     for attempt in range(SCHEMA_RACE_ATTEMPTS):
         try:
             storage = ResilientRDBStorage(
                 parsed.render_as_string(hide_password=False),
                 engine_kwargs=engine_kwargs_for(url),
-                **heartbeat,
             )
             break
         except (SQLAlchemyError, optuna.exceptions.StorageInternalError, OSError) as error:
@@ -293,4 +306,6 @@ def open_storage(
             raise kind(f"storage: cannot use {redact_url(url)}: {reason}") from None
     storage.outage_s = outage_s
     storage.shown_url = redact_url(url)
+    if heartbeat_interval is not None:
+        storage.set_heartbeat(heartbeat_interval, grace_period=grace_period, max_retry=max_retry)
     return storage

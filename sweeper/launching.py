@@ -35,10 +35,11 @@ from sweeper.studies import (
     create_or_continue,
     enqueue_trials,
     finished_count,
-    load_study,
+    open_study,
     set_target,
     target_of,
     trials_in_flight,
+    use_study_heartbeat,
 )
 from sweeper.trial_attrs import TRIAL_NAME_ATTR
 from sweeper.workers.devices import assign_devices, parse_devices
@@ -190,20 +191,10 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed")
 
 
-def open_study_storage(url: str, config: StudyConfig) -> optuna.storages.RDBStorage:
-    """The storage with the study file's heartbeat settings."""
-    return open_storage(
-        url,
-        heartbeat_interval=config.heartbeat.interval,
-        grace_period=config.heartbeat.grace_period,
-        max_retry=config.heartbeat.max_retry,
-        outage_s=config.heartbeat.storage_outage,
-    )
-
-
 def create(plan: LaunchPlan) -> optuna.Study:
     """Create the study (or check it matches its file) and queue the given parameter sets."""
-    storage = open_study_storage(plan.storage_url, plan.config)
+    storage = open_storage(plan.storage_url)
+    use_study_heartbeat(storage, plan.config)
     study = create_or_continue(storage, plan.config)
     enqueue_trials(study, plan.config, plan.enqueued)
     return study
@@ -275,10 +266,7 @@ def resume(
     devices = assign_devices(
         parse_devices(options.devices), options.workers, options.trials_per_device
     )
-    storage = open_storage(storage_url, must_exist=True)
-    study, config = load_study(storage, study_name)
-    storage = open_study_storage(storage_url, config)
-    study, config = load_study(storage, study_name)
+    _, study, config = open_study(storage_url, study_name)
     try:
         recovered = recover_orphans(
             study, config.heartbeat.max_retry, grace_period=config.heartbeat.grace_period

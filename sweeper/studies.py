@@ -15,6 +15,7 @@ import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
+from storage.engine import ResilientRDBStorage, open_storage
 from sweeper.config import StudyConfig, first_difference, parse_config
 from sweeper.errors import SweeperError, did_you_mean
 from sweeper.optuna_log import apply_optuna_level
@@ -127,13 +128,41 @@ def load_study(storage: RDBStorage, name: str) -> tuple[optuna.Study, StudyConfi
     """Reopen a study with the sampler and pruner of its stored file (a seeded sampler draws
     each trial from a stream of its own, whichever process runs it: see `sweeper.samplers`)."""
     config = stored_config(storage, name)
-    study = optuna.load_study(
+    return _load(storage, name, config), config
+
+
+def _load(storage: RDBStorage, name: str, config: StudyConfig) -> optuna.Study:
+    return optuna.load_study(
         study_name=name,
         storage=storage,
         sampler=build_sampler(config),
         pruner=build_pruner(config.pruner),
     )
-    return study, config
+
+
+def open_study(url: str, name: str) -> tuple[ResilientRDBStorage, optuna.Study, StudyConfig]:
+    """Open the storage at `url` (it must exist) and the study `name` in it, to run its trials:
+    the sampler, pruner, heartbeat and outage bound of the study's stored file.
+
+    One engine: the stored file is read through the storage that is returned, which then takes
+    the file's heartbeat settings; when the study cannot be opened, the engine is disposed."""
+    storage = open_storage(url, must_exist=True)
+    try:
+        config = stored_config(storage, name)
+        use_study_heartbeat(storage, config)
+        return storage, _load(storage, name, config), config
+    except BaseException:
+        storage.engine.dispose()
+        raise
+
+
+def use_study_heartbeat(storage: ResilientRDBStorage, config: StudyConfig) -> None:
+    """Give the storage the study file's heartbeat settings and storage-outage bound."""
+    heartbeat = config.heartbeat
+    storage.set_heartbeat(
+        heartbeat.interval, grace_period=heartbeat.grace_period, max_retry=heartbeat.max_retry
+    )
+    storage.outage_s = heartbeat.storage_outage
 
 
 def target_of(study: optuna.Study) -> int:

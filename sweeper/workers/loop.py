@@ -19,12 +19,12 @@ import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from storage.engine import StorageFault, open_storage
+from storage.engine import StorageFault
 from sweeper.errors import StudyStopped
 from sweeper.exit_codes import ExitCode
 from sweeper.failures import enforce_budget, stop_message
 from sweeper.objective_registry import resolve_objective
-from sweeper.studies import FINISHED, load_study, stored_config, target_of
+from sweeper.studies import FINISHED, open_study, target_of
 from sweeper.trial_attrs import FAIL_REASON_ATTR, WORKER_ATTR
 from sweeper.workers.devices import pin_device
 from sweeper.workers.memory import retain_freed_memory
@@ -115,17 +115,7 @@ def _run_trials(
     upload_health: HealthUploader | None,
 ) -> int:
     torch_device = pin_device(options.device)  # before torch is imported
-    probe = open_storage(options.storage_url, must_exist=True)
-    config = stored_config(probe, options.study_name)
-    storage = open_storage(
-        options.storage_url,
-        heartbeat_interval=config.heartbeat.interval,
-        grace_period=config.heartbeat.grace_period,
-        max_retry=config.heartbeat.max_retry,
-        must_exist=True,
-        outage_s=config.heartbeat.storage_outage,
-    )
-    study, config = load_study(storage, options.study_name)
+    _, study, config = open_study(options.storage_url, options.study_name)
     objective = resolve_objective(config.objective)
     _limit_threads(options.threads)
     retain_freed_memory()
