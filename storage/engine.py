@@ -15,14 +15,14 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages._rdb import models as rdb_models
 from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import TrialState
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -173,10 +173,12 @@ def _claim_waiting_trial(storage: RDBStorage, trial_id: int) -> bool:
         )
     )
     with _create_scoped_session(storage.scoped_session) as session:
-        if session.execute(claim).rowcount == 1:
+        # An UPDATE's result is a CursorResult (SQLAlchemy types `Session.execute` as Result).
+        if cast(CursorResult[Any], session.execute(claim)).rowcount == 1:
             return True
         trial = rdb_models.TrialModel.find_or_raise_by_id(trial_id, session)
-        storage.check_trial_is_updatable(trial_id, trial.state)
+        # Optuna's models declare `Column`s, so the loaded value is typed as its column.
+        storage.check_trial_is_updatable(trial_id, cast(TrialState, trial.state))
     return False
 
 

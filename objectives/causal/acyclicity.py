@@ -9,6 +9,7 @@ Both are non-negative and grow with the weighted cycles of W.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -26,7 +27,7 @@ class _TraceExp(torch.autograd.Function):
         return expm.diagonal().sum()
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:  # torch's own: `ctx: Any`
         (expm,) = ctx.saved_tensors
         return grad * expm.t()
 

@@ -17,6 +17,8 @@ from torch import nn
 class LinearSEM(nn.Module):
     """Linear SEM: `x_hat = x @ W + bias` with a zero-diagonal d x d weight W (initialised at 0)."""
 
+    mask: torch.Tensor  # a buffer
+
     def __init__(self, num_nodes: int) -> None:
         super().__init__()
         self.num_nodes = num_nodes
@@ -44,6 +46,8 @@ class LinearSEM(nn.Module):
 
 class MLPSEM(nn.Module):
     """NOTEARS-MLP: one MLP per variable (d -> hidden -> ... -> 1, sigmoid), sharing no weights."""
+
+    mask: torch.Tensor  # a buffer
 
     def __init__(self, num_nodes: int, hidden_channels: int = 10, num_layers: int = 2) -> None:
         super().__init__()
@@ -97,7 +101,11 @@ class MLPSEM(nn.Module):
         )
 
 
-def build_model(name: str, num_nodes: int, *, hidden_channels: int, num_layers: int) -> nn.Module:
+SEM = LinearSEM | MLPSEM
+"""A reconstruction model: a module with `adjacency()`."""
+
+
+def build_model(name: str, num_nodes: int, *, hidden_channels: int, num_layers: int) -> SEM:
     """The reconstruction model called `name` (`linear` or `mlp`)."""
     if name == "linear":
         return LinearSEM(num_nodes)

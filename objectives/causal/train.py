@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch import nn
 
 from objectives.causal.acyclicity import resolve_acyclicity
 from objectives.causal.loss import causal_loss
 from objectives.causal.metrics import edge_metrics, threshold_graph
+from objectives.causal.models import SEM
 from objectives.causal.params import CausalParams
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def evaluate(
 
 
 def train(
-    model: nn.Module,
+    model: SEM,
     x: torch.Tensor,
     params: CausalParams,
     ctx: TrialContext,

@@ -20,7 +20,9 @@ import os.path as osp
 import random
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.error import URLError
 
 import torch
@@ -341,7 +343,7 @@ def load_ogb(name: str, data_root: str) -> LinkSplit:
     return LinkSplit(name, num_nodes, x, edge_index, train_pos.long(), valid, test, ogb_name=name)
 
 
-def _ogb_safe_globals() -> list[object]:
+def _ogb_safe_globals() -> list[Callable[..., Any] | tuple[Callable[..., Any], str]]:
     """Classes ogb 1.3.6's own `torch.load` calls meet in its processed and split files, allowed
     for `weights_only` loading (torch >= 2.6) instead of falling back to unpickling anything."""
     import numpy as np
@@ -351,7 +353,7 @@ def _ogb_safe_globals() -> list[object]:
     try:
         from numpy._core.multiarray import _reconstruct
     except ImportError:  # numpy < 2
-        from numpy.core.multiarray import _reconstruct
+        from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]  # the same one
     # OGB's released split files were pickled under numpy 1, whose arrays name the reconstructor
     # `numpy.core.multiarray._reconstruct`; numpy 2 moved it to `numpy._core`. Allow both names.
     legacy_names = [

@@ -6,6 +6,8 @@ Built from PyG layers only. Scores are logits; the loss applies the sigmoid.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor
 from torch.nn import Embedding, Identity, Linear, ModuleList
@@ -83,7 +85,11 @@ class Encoder(torch.nn.Module):
     def forward(self, x: Tensor | None, graph: Tensor) -> Tensor:
         """Node embeddings [num_nodes, hidden_channels] of `graph`: an `edge_index` [2, E] or
         the sparse `adj_t` of `propagation_graph` (the same result, much faster)."""
-        h = self.emb.weight if self.emb is not None else self.lin(x)
+        if self.emb is not None:
+            h = self.emb.weight
+        else:
+            assert self.lin is not None  # no embedding: the features go through `lin`
+            h = self.lin(x)
         for i, conv in enumerate(self.convs):
             out = _propagate(conv, h, graph)
             if i < self.num_layers - 1:
@@ -94,7 +100,7 @@ class Encoder(torch.nn.Module):
         return h
 
     def __repr__(self) -> str:
-        source = "embedding" if self.emb is not None else f"linear({self.lin.in_features})"
+        source = "embedding" if self.lin is None else f"linear({self.lin.in_features})"
         return (
             f"Encoder({self.conv}, {source}, num_layers={self.num_layers}, "
             f"hidden_channels={self.hidden_channels}, norm={self.norm_name}, "
@@ -123,7 +129,7 @@ class MLPDecoder(torch.nn.Module):
     def reset_parameters(self) -> None:
         """Re-initialise the linear layers."""
         for lin in self.lins:
-            lin.reset_parameters()
+            cast(Linear, lin).reset_parameters()
 
     def forward(self, h_i: Tensor, h_j: Tensor) -> Tensor:
         """Logits [E] for the pairs whose embeddings are `h_i` and `h_j`."""
@@ -151,10 +157,13 @@ class DotDecoder(torch.nn.Module):
         return "DotDecoder()"
 
 
+Decoder = MLPDecoder | DotDecoder
+
+
 class LinkModel(torch.nn.Module):
     """Encoder plus decoder, with `encode`/`decode` as in PyG's examples/link_pred.py."""
 
-    def __init__(self, encoder: Encoder, decoder: torch.nn.Module) -> None:
+    def __init__(self, encoder: Encoder, decoder: Decoder) -> None:
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
 
@@ -192,6 +201,7 @@ def build_model(params: LinkPredictionParams, num_nodes: int, in_channels: int |
         residual=params.residual,
         act=params.act,
     )
+    decoder: Decoder
     if params.decoder == "mlp":
         decoder = MLPDecoder(params.hidden_channels, params.decoder_layers, params.dropout)
     else:

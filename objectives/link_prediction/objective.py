@@ -106,5 +106,5 @@ def _check_dataset_once(dataset: str, data_root: str) -> None:
     check_dataset(dataset, data_root)
 
 
-objective.params_model = LinkPredictionParams
-objective.preflight = preflight
+objective.params_model = LinkPredictionParams  # type: ignore[attr-defined]
+objective.preflight = preflight  # type: ignore[attr-defined]

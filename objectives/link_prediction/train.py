@@ -72,7 +72,9 @@ def train_epoch(
         negatives = NegativeSampler(edge_index, split.num_nodes, graph)
     device_type = edge_index.device.type
     chunk = decode_chunk(model.encoder.hidden_channels)
-    for perm in DataLoader(range(train_pos.size(1)), params.batch_size, shuffle=True):
+    # PyG's idiom: a range is a map-style dataset of edge indices (torch types it as Dataset).
+    edge_ids = range(train_pos.size(1))
+    for perm in DataLoader(edge_ids, params.batch_size, shuffle=True):  # type: ignore[arg-type]
         optimizer.zero_grad()
         with torch.autocast(device_type, enabled=scaler is not None):
             h = model.encode(x, graph)
@@ -81,7 +83,8 @@ def train_epoch(
         grad_h, bce, pos_out, neg_out = decode_backward(
             model, h.detach(), pos_edge, neg_edge, chunk, scaler
         )
-        outputs, grads = [h], [grad_h]
+        outputs: list[Tensor] = [h]
+        grads: list[Tensor | None] = [grad_h]
         components = {"bce": bce}
         loss = bce
         if params.diversity_weight > 0:
@@ -172,14 +175,16 @@ def evaluate_split(
     if kind == "hits":
         neg = score_edges(model, h, edges.neg, batch_size)
     else:
-        src = edges.pos[0].view(-1, 1).expand_as(edges.neg_per_pos)
-        pairs = torch.stack([src.reshape(-1), edges.neg_per_pos.reshape(-1)])
-        neg = score_edges(model, h, pairs, batch_size).view_as(edges.neg_per_pos)
+        neg_per_pos = edges.neg_per_pos
+        assert neg_per_pos is not None  # an mrr study's splits carry them (objective.py)
+        src = edges.pos[0].view(-1, 1).expand_as(neg_per_pos)
+        pairs = torch.stack([src.reshape(-1), neg_per_pos.reshape(-1)])
+        neg = score_edges(model, h, pairs, batch_size).view_as(neg_per_pos)
     if ogb_name is not None:
         official = ogb_score(ogb_name, metric, pos.cpu(), neg.cpu())
         if official is not None:
             return official
-    return hits_at_k(pos, neg, k) if kind == "hits" else mrr(pos, neg)
+    return hits_at_k(pos, neg, k) if k is not None else mrr(pos, neg)  # only hits@K has a K
 
 
 @torch.no_grad()
