@@ -198,7 +198,7 @@ class _YamlLoader(yaml.SafeLoader):
         if isinstance(node, yaml.MappingNode):
             seen: set[Any] = set()
             for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+                key = self.construct_object(key_node, deep=deep)
                 if isinstance(key, str | int | float | bool) and key in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"duplicate key '{key}'", key_node.start_mark

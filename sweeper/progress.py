@@ -140,7 +140,13 @@ def best_of(
     if not complete:
         return None
     pick = max if direction == "maximize" else min
-    return pick(complete, key=lambda t: t.value)
+    return pick(complete, key=_value)
+
+
+def _value(trial: optuna.trial.FrozenTrial) -> float:
+    """A COMPLETE trial's value (`best_of` keeps only trials that have one)."""
+    assert trial.value is not None
+    return trial.value
 
 
 def stopped_line(finished: int, target: int, study: str, storage_flag: str = "") -> str:

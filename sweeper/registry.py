@@ -43,7 +43,7 @@ class SamplerKind:
     space's grid first). `seed_per_trial: False` keeps the study's seed in every process: it fixes
     the point sequence (QMC) or grid order that all workers of the study must share."""
 
-    load: Callable[[], type[BaseSampler]]
+    load: Callable[[], Callable[..., BaseSampler]]  # a class whose `__init__` takes `seed`
     seed_per_trial: bool = True
     grid: bool = False
 

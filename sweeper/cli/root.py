@@ -51,7 +51,8 @@ def _hide_flag_types() -> None:
         return None if self.is_flag else shown(self, ctx)
 
     display_type_rich.hides_flags = True  # type: ignore[attr-defined]
-    typer.core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    # A patched method, and typer's own takes its vendored click's Context (not public).
+    typer.core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign, assignment]
 
 
 def register(app: typer.Typer) -> None:

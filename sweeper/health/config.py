@@ -17,7 +17,7 @@ config model (in the rule's module).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -40,11 +40,7 @@ _RULE_FIELDS: dict[str, Any] = {
     rule.name: (rule.config, Field(default_factory=rule.config)) for rule in RULES
 }
 
-HealthConfig = create_model(
-    "HealthConfig",
-    __base__=_HealthModes,
-    __module__=__name__,
-    __doc__="""All health rules; an empty section (`health: {}`) means every rule with its defaults.
+_DOC = """All health rules; an empty section (`health: {}`) means every rule with its defaults.
 
     `mode: shadow` runs every rule but never stops a trial: the first rule that fires is recorded
     on the trial (`would_prune`, `would_prune_epoch`), so a cautious user can see what the rules
@@ -52,6 +48,24 @@ HealthConfig = create_model(
     the sampler: `stand_in` reports a finite value below every healthy one (TPE ranks it among
     the worst pruned trials), `infeasible` also marks it as violating a `health` constraint
     (Optuna's `Trial.set_constraint`), so TPE ranks it below every feasible trial.
-    """,
-    **_RULE_FIELDS,
-)
+    """
+
+if TYPE_CHECKING:
+    from sweeper.health.rules.embedding_collapse import EmbeddingCollapseRule
+
+    class HealthConfig(_HealthModes):
+        """What a type checker sees of the model built below: the modes, the one rule read by
+        name (`HealthMonitor.for_rules`), and every other rule as a `RuleConfig`."""
+
+        embedding_collapse: EmbeddingCollapseRule = Field(default_factory=EmbeddingCollapseRule)
+
+        def __getattr__(self, name: str) -> RuleConfig: ...
+
+else:
+    HealthConfig = create_model(
+        "HealthConfig",
+        __base__=_HealthModes,
+        __module__=__name__,
+        __doc__=_DOC,
+        **_RULE_FIELDS,
+    )

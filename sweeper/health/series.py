@@ -44,8 +44,8 @@ class HealthSeries:
         """Add `signals` for `epoch`, merging into the last row when it is the same epoch."""
         if not self.epochs or self.epochs[-1] != epoch:
             self.epochs.append(int(epoch))
-            for column in self._values.values():
-                column.append(None)
+            for past in self._values.values():
+                past.append(None)
         values = self._values
         for name, value in signals.items():
             column = values.get(name)

@@ -157,7 +157,8 @@ def shadow_summary(trials: Iterable[FrozenTrial]) -> ShadowSummary | None:
     A flagged trial would have saved the share of its run after the flagged epoch:
     `seconds * (epochs_run - epoch) / epochs_run`.
     """
-    count, saved, by_rule = 0, 0.0, {}
+    count, saved = 0, 0.0
+    by_rule: dict[str, int] = {}
     for trial in trials:
         reason = trial.user_attrs.get(WOULD_PRUNE_ATTR)
         if reason is None or trial.state not in (TrialState.COMPLETE, TrialState.PRUNED):
