@@ -106,7 +106,7 @@ def test_status_json_is_a_summary_and_the_series_come_with_series(finished_study
     assert all("intermediate_values" not in t and t["epochs"] == 10 for t in trials)
     series = json.loads(full.stdout)["trials"]
     assert all(len(t["user_attrs"]["health_series"]["epoch"]) == 10 for t in series)
-    assert len(summary.stdout) * 3 < len(full.stdout)
+    assert len(summary.stdout) * 2 < len(full.stdout)  # the series are most of a trial's record
 
 
 def test_an_unknown_space_parameter_suggests_the_closest_name(tmp_path: Path) -> None:
