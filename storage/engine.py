@@ -177,8 +177,9 @@ def _claim_waiting_trial(storage: RDBStorage, trial_id: int) -> bool:
         if cast(CursorResult[Any], session.execute(claim)).rowcount == 1:
             return True
         trial = rdb_models.TrialModel.find_or_raise_by_id(trial_id, session)
-        # Optuna's models declare `Column`s, so the loaded value is typed as its column.
-        storage.check_trial_is_updatable(trial_id, cast(TrialState, trial.state))
+        # TrialState(...) is the loaded member itself; it types the value whether Optuna's model
+        # declares a `Column` or a `Mapped[TrialState]` (which differs across SQLAlchemy builds).
+        storage.check_trial_is_updatable(trial_id, TrialState(trial.state))
     return False
 
 
