@@ -38,8 +38,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "SWEEPER_STORAGE"}
     env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     return subprocess.run(
-        [sys.executable, "-m", "sweeper", *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, check=False,
+        [sys.executable, "-m", "sweeper", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -67,8 +71,13 @@ def _outcome(url: str, name: str) -> dict[str, Any]:
     for o in outcomes:
         if o.label is not None:
             labels[o.label] = labels.get(o.label, 0) + 1
-    return {"ended": len(outcomes), "sick": sick, "sick_share": sick / max(len(outcomes), 1),
-            "labels": labels, "best": best}
+    return {
+        "ended": len(outcomes),
+        "sick": sick,
+        "sick_share": sick / max(len(outcomes), 1),
+        "labels": labels,
+        "best": best,
+    }
 
 
 def run_pair(space: str, seed: int, n_trials: int, epochs: int | None) -> dict[str, Any]:
@@ -122,18 +131,24 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         rows = []
         for r in pairs:
             a, b = r["first"], r["narrowed"]
-            rows.append({
-                "seed": r["seed"], "sick_first": f"{a['sick']}/{a['ended']}",
-                "sick_narrowed": f"{b['sick']}/{b['ended']}",
-                "share_first": round(a["sick_share"], 3), "share_narrowed": round(b["sick_share"], 3),
-                "best_first": a["best"], "best_narrowed": b["best"],
-                "halved": b["sick_share"] <= a["sick_share"] / 2,
-                "best_kept": _better_or_equal(b["best"], a["best"], r["maximize"]),
-                "changes": r["changes"],
-            })
+            rows.append(
+                {
+                    "seed": r["seed"],
+                    "sick_first": f"{a['sick']}/{a['ended']}",
+                    "sick_narrowed": f"{b['sick']}/{b['ended']}",
+                    "share_first": round(a["sick_share"], 3),
+                    "share_narrowed": round(b["sick_share"], 3),
+                    "best_first": a["best"],
+                    "best_narrowed": b["best"],
+                    "halved": b["sick_share"] <= a["sick_share"] / 2,
+                    "best_kept": _better_or_equal(b["best"], a["best"], r["maximize"]),
+                    "changes": r["changes"],
+                }
+            )
         first = sum(r["first"]["sick"] for r in pairs) / sum(r["first"]["ended"] for r in pairs)
         second = sum(r["narrowed"]["sick"] for r in pairs) / sum(
-            r["narrowed"]["ended"] for r in pairs)
+            r["narrowed"]["ended"] for r in pairs
+        )
         result[space] = {
             "seeds": [r["seed"] for r in pairs],
             "rows": rows,
@@ -148,15 +163,21 @@ def print_summary(result: dict[str, Any]) -> None:
     """One table per space."""
     for space, part in result.items():
         print(f"\n{space} (seeds {part['seeds']})")
-        print("| seed | sick first | sick narrowed | best first | best narrowed | halved | "
-              "best kept | changes |")
+        print(
+            "| seed | sick first | sick narrowed | best first | best narrowed | halved | "
+            "best kept | changes |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for row in part["rows"]:
-            print(f"| {row['seed']} | {row['sick_first']} | {row['sick_narrowed']} | "
-                  f"{row['best_first']} | {row['best_narrowed']} | {row['halved']} | "
-                  f"{row['best_kept']} | {'; '.join(row['changes']) or '-'} |")
-        print(f"sick share {part['sick_share_first']} -> {part['sick_share_narrowed']}; "
-              f"floor met on every seed: {part['floor_met_every_seed']}")
+            print(
+                f"| {row['seed']} | {row['sick_first']} | {row['sick_narrowed']} | "
+                f"{row['best_first']} | {row['best_narrowed']} | {row['halved']} | "
+                f"{row['best_kept']} | {'; '.join(row['changes']) or '-'} |"
+            )
+        print(
+            f"sick share {part['sick_share_first']} -> {part['sick_share_narrowed']}; "
+            f"floor met on every seed: {part['floor_met_every_seed']}"
+        )
 
 
 def main() -> None:
@@ -186,15 +207,20 @@ def main() -> None:
             for future in as_completed(futures):
                 run = future.result()
                 runs.append(run)
-                print(f"{run['space']} seed {run['seed']}: first {run['first']['wall_s']} s, "
-                      f"narrowed {run['narrowed']['wall_s']} s", flush=True)
+                print(
+                    f"{run['space']} seed {run['seed']}: first {run['first']['wall_s']} s, "
+                    f"narrowed {run['narrowed']['wall_s']} s",
+                    flush=True,
+                )
                 print(run["doctor_text"], flush=True)
                 if args.save is not None:
                     with args.save.open("a") as out:
                         out.write(json.dumps(run) + "\n")
     result = summary(runs)
     print_summary(result)
-    print(f"\n{len(runs)} pairs, {trials} trials per study, wall {time.perf_counter() - start:.0f} s")
+    print(
+        f"\n{len(runs)} pairs, {trials} trials per study, wall {time.perf_counter() - start:.0f} s"
+    )
     if args.json:
         print(json_line(result))
 

@@ -23,9 +23,7 @@ def doctor_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     output: Annotated[
         Path | None,
-        typer.Option(
-            "--output", "-o", help="Write a study file with the sick regions cut out."
-        ),
+        typer.Option("--output", "-o", help="Write a study file with the sick regions cut out."),
     ] = None,
 ) -> None:
     """The parameters that predict each prune reason and FAIL, what healthy trials share, which

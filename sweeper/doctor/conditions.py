@@ -73,13 +73,17 @@ class Condition:
             low = None if self.low is None else math.floor(self.low) + 1
             high = None if self.high is None else math.floor(self.high)
             if low is not None and high is not None:
-                return f"{low} <= {self.param} <= {high}" if low != high else f"{self.param} = {low}"
+                return (
+                    f"{low} <= {self.param} <= {high}" if low != high else f"{self.param} = {low}"
+                )
             return f"{self.param} >= {low}" if low is not None else f"{self.param} <= {high}"
         low_text = None if self.low is None else short_number(self.low)
         high_text = None if self.high is None else short_number(self.high)
         if low_text is not None and high_text is not None:
             return f"{low_text} < {self.param} <= {high_text}"
-        return f"{self.param} > {low_text}" if low_text is not None else f"{self.param} <= {high_text}"
+        return (
+            f"{self.param} > {low_text}" if low_text is not None else f"{self.param} <= {high_text}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The condition as JSON: its text and bounds or choices."""

@@ -63,7 +63,8 @@ class Diagnosis:
         header = [
             f"Narrowed by `sweeper doctor {self.study}` from {len(self.outcomes)} ended trials: "
             "the same study file",
-            f"under a new name, with the sick regions cut out ({len(self.changes)} changes).",
+            "under a new name, with the sick regions cut out "
+            f"({len(self.changes)} {'change' if len(self.changes) == 1 else 'changes'}).",
         ]
         return narrowed_yaml(self.config, self.space, self.changes, header)
 
@@ -103,11 +104,15 @@ class Diagnosis:
             ranked = ", ".join(
                 f"{name} {weight:.2f}" for name, weight in finding.importances.items() if weight
             )
-            lines.append(f"  {finding.label} ({finding.trials} trials): predicted by {ranked or '-'}")
+            lines.append(
+                f"  {finding.label} ({finding.trials} trials): predicted by {ranked or '-'}"
+            )
             for region in finding.regions:
                 lines.append(f"    {region.sentence()}")
             if not finding.regions:
-                lines.append(f"    no region: its {finding.trials} trials are spread over the space")
+                lines.append(
+                    f"    no region: its {finding.trials} trials are spread over the space"
+                )
         if not self.findings:
             lines.append("no sick trials: nothing to narrow")
         lines.append(f"healthy trials ({sum(not o.sick for o in self.outcomes)}) share:")
@@ -135,9 +140,12 @@ class Diagnosis:
 
 
 def _shown(value: Any) -> str:
-    return short_number(value) if isinstance(value, int | float) and not isinstance(
-        value, bool
-    ) else choice_text(value)
+    """A parameter value for a sentence: 3 significant digits (`0.0312`, `1e-05`), or a choice."""
+    return (
+        short_number(float(f"{value:.3g}"))
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else choice_text(value)
+    )
 
 
 def healthy_share(space: dict[str, SearchParam], outcomes: list[Outcome]) -> list[str]:

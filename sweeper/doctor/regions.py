@@ -113,8 +113,10 @@ class _Columns:
             below_value, above_value = 10**below_value, 10**above_value
         cut = threshold_between(below_value, above_value, log=self._log(name))
         integer = not isinstance(spec, FloatParam)
-        return Condition(name, low=cut, integer=integer) if above else Condition(
-            name, high=cut, integer=integer
+        return (
+            Condition(name, low=cut, integer=integer)
+            if above
+            else Condition(name, high=cut, integer=integer)
         )
 
 
@@ -183,9 +185,7 @@ def _counts(region: Region) -> bool:
     return region.sick_in >= MIN_SICK and rate_in >= 0.5 and rate_in >= 2 * rate_out
 
 
-def find_label(
-    label: str, space: dict[str, SearchParam], outcomes: list[Outcome]
-) -> LabelFinding:
+def find_label(label: str, space: dict[str, SearchParam], outcomes: list[Outcome]) -> LabelFinding:
     """The parameters that predict `label`, ranked, and the regions where it is common."""
     from sklearn.tree import DecisionTreeClassifier
 

@@ -56,6 +56,8 @@ def narrowed_yaml(
             lines.append(f"  # {comments[name]}")
         lines.append(f"  {name}: {_flow(spec)}")
     if config.enqueue:
-        lines.append(f"# doctor: enqueue dropped (its {len(config.enqueue)} trials ran in {config.study})")
+        lines.append(
+            f"# doctor: enqueue dropped (its {len(config.enqueue)} trials ran in {config.study})"
+        )
     lines.append("enqueue: []")
     return "\n".join(lines) + "\n"

@@ -42,8 +42,10 @@ def value_importances(
     distributions = {name: distribution_of(spec) for name, spec in space.items()}
     study = optuna.create_study(direction="maximize" if maximize else "minimize")
     for outcome in complete:
-        if all(distributions[n]._contains(distributions[n].to_internal_repr(v))
-               for n, v in outcome.params.items()):
+        if all(
+            distributions[n]._contains(distributions[n].to_internal_repr(v))
+            for n, v in outcome.params.items()
+        ):
             study.add_trial(
                 optuna.trial.create_trial(
                     params=outcome.params, distributions=distributions, value=outcome.value
