@@ -29,6 +29,8 @@ from sweeper.trial_reporting import prune_for_health
 from tests.conftest import run_cli
 from tests.sweeper_tests.fault_support import load_trials
 
+#: Seconds a CLI call may take: seconds on an idle machine, minutes on one busy with benchmarks.
+CLI_TIMEOUT = 840
 EXPLOSION = "grad_explosion: grad_norm=4.7e+04 > 1e+04 at epoch 3 (for 2 epochs)"
 Verdict = Callable[[dict[str, Any]], str | None]  # params -> "grad_explosion", "FAIL" or None
 
@@ -76,7 +78,7 @@ def explodes_above_0_1(params: dict[str, Any]) -> str | None:
 
 
 def doctor_json(url: str, *args: str, name: str = "planted") -> dict[str, Any]:
-    result = run_cli("doctor", name, "--storage", url, "--json", *args)
+    result = run_cli("doctor", name, "--storage", url, "--json", *args, timeout=CLI_TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("\n") == 1  # one object, one line
     return json.loads(result.stdout)
@@ -105,7 +107,16 @@ def test_the_narrowed_file_is_valid_leaves_the_region_out_and_launches(
 ) -> None:
     planted_study(sqlite_url, 40, explodes_above_0_1)
     narrowed = tmp_path / "narrowed.yaml"
-    result = run_cli("doctor", "--study", "planted", "--storage", sqlite_url, "-o", str(narrowed))
+    result = run_cli(
+        "doctor",
+        "--study",
+        "planted",
+        "--storage",
+        sqlite_url,
+        "-o",
+        str(narrowed),
+        timeout=CLI_TIMEOUT,
+    )
     assert result.returncode == 0, result.stderr
 
     config = load_config(narrowed)
@@ -125,7 +136,9 @@ def test_the_narrowed_file_is_valid_leaves_the_region_out_and_launches(
     assert comment[at - 1].startswith(f"  # doctor: high 0.3 -> {short_number(high)}: ")
     assert "grad_explosion: " in comment[at - 1] and "elsewhere" in comment[at - 1]
 
-    launched = run_cli("launch", str(narrowed), "--storage", sqlite_url, "--workers", "1")
+    launched = run_cli(
+        "launch", str(narrowed), "--storage", sqlite_url, "--workers", "1", timeout=CLI_TIMEOUT
+    )
     assert launched.returncode == 0, launched.stderr
     ran = load_trials(sqlite_url, "planted-narrowed")
     assert [t.state for t in ran] == [TrialState.COMPLETE] * 2
@@ -153,14 +166,14 @@ def test_a_fail_region_of_two_conditions_is_stated_with_both(sqlite_url: str) ->
 
 def test_a_study_without_sick_trials_has_nothing_to_narrow(sqlite_url: str) -> None:
     planted_study(sqlite_url, 12, lambda params: None)
-    result = run_cli("doctor", "planted", "--storage", sqlite_url)
+    result = run_cli("doctor", "planted", "--storage", sqlite_url, timeout=CLI_TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert "no sick trials: nothing to narrow" in result.stdout.splitlines()
 
 
 def test_fewer_than_eight_ended_trials_give_one_line_and_exit_code_2(sqlite_url: str) -> None:
     planted_study(sqlite_url, 7, explodes_above_0_1)
-    result = run_cli("doctor", "planted", "--storage", sqlite_url, "--json")
+    result = run_cli("doctor", "planted", "--storage", sqlite_url, "--json", timeout=CLI_TIMEOUT)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.strip() == (
@@ -171,7 +184,7 @@ def test_fewer_than_eight_ended_trials_give_one_line_and_exit_code_2(sqlite_url:
 
 def test_a_missing_study_is_one_line(sqlite_url: str) -> None:
     planted_study(sqlite_url, 8, explodes_above_0_1)
-    result = run_cli("doctor", "plantd", "--storage", sqlite_url)
+    result = run_cli("doctor", "plantd", "--storage", sqlite_url, timeout=CLI_TIMEOUT)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: study 'plantd' does not exist in ")
     assert result.stderr.strip().endswith("(did you mean 'planted'?)")
