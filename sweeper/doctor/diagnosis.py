@@ -178,10 +178,12 @@ def healthy_share(space: dict[str, SearchParam], outcomes: list[Outcome]) -> lis
 
 
 def _best(outcomes: list[Outcome], maximize: bool) -> Outcome | None:
+    """The best COMPLETE trial (by the study's direction), or None before one completes."""
     complete = [o for o in outcomes if o.value is not None and math.isfinite(o.value)]
     if not complete:
         return None
-    return (max if maximize else min)(complete, key=lambda o: o.value or 0.0)
+    ranked = sorted(complete, key=lambda o: float(o.value or 0.0))
+    return ranked[-1] if maximize else ranked[0]
 
 
 def unimportant(
