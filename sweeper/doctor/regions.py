@@ -197,7 +197,7 @@ def find_label(label: str, space: dict[str, SearchParam], outcomes: list[Outcome
     for (name, _), weight in zip(columns.columns, tree.feature_importances_, strict=True):
         importances[name] = importances.get(name, 0.0) + float(weight)
     ranked = dict(sorted(importances.items(), key=lambda item: -item[1]))
-    regions = []
+    regions: list[Region] = []
     for path in _leaf_paths(tree.tree_):
         conditions = _merge([columns.condition(c, t, above) for c, t, above in path])
         region = _simplified(_region(label, conditions, outcomes), outcomes)
