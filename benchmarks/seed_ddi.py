@@ -113,11 +113,9 @@ def long_run(config: dict[str, Any], data_root: str, minutes: float, threads: in
     from sweeper.health.monitor import HealthMonitor
     from sweeper.health.shadow import WOULD_PRUNE_ATTR, WOULD_PRUNE_EPOCH_ATTR
     from sweeper.pruners import HealthPruner
-    from sweeper.workers.memory import retain_freed_memory
 
     torch.set_num_threads(threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    retain_freed_memory()  # as a worker does: only with SWEEPER_KEEP_FREED_MEMORY=1
     start = time.perf_counter()
     p = LinkPredictionParams.model_validate(config | {"data_root": data_root, "epochs": 1_000_000})
     split = prepare_split(p, "hits@20", torch.device("cpu"))

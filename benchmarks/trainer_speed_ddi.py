@@ -60,8 +60,7 @@ def _rusage() -> tuple[float, float]:
 
 
 def _project_loop(split: Any, p: Any) -> tuple[Callable[[], None], Callable[[], Any]]:
-    """The sweep's trainer as a worker runs it (freed memory kept only with
-    SWEEPER_KEEP_FREED_MEMORY=1, as in a worker) and a real trial's monitor."""
+    """The sweep's trainer as a worker runs it, with a real trial's monitor."""
     import optuna
     import torch
 
@@ -70,9 +69,7 @@ def _project_loop(split: Any, p: Any) -> tuple[Callable[[], None], Callable[[], 
     from objectives.link_prediction.negatives import NegativeSampler
     from objectives.link_prediction.train import score_edges, train_epoch
     from sweeper.context import TrialContext
-    from sweeper.workers.memory import retain_freed_memory
 
-    retain_freed_memory()
     model = build_model(p, split.num_nodes, None)
     optimizer = torch.optim.Adam(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
     study = optuna.create_study(direction="maximize")

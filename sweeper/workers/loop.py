@@ -27,7 +27,6 @@ from sweeper.objective_registry import resolve_objective
 from sweeper.studies import FINISHED, open_study, target_of
 from sweeper.trial_attrs import FAIL_REASON_ATTR, WORKER_ATTR
 from sweeper.workers.devices import pin_device
-from sweeper.workers.memory import retain_freed_memory
 from sweeper.workers.stopping import StopRequested, StopSignals
 from sweeper.workers.trial_runner import HealthUploader, TrialRunner
 
@@ -118,7 +117,6 @@ def _run_trials(
     _, study, config = open_study(options.storage_url, options.study_name)
     objective = resolve_objective(config.objective)
     _limit_threads(options.threads)
-    retain_freed_memory()
     runner = TrialRunner(
         config,
         objective,
