@@ -27,8 +27,9 @@ from sweeper.config import CategoricalParam, StudyConfig
 from sweeper.errors import StudyStopped, SweeperError, did_you_mean
 from sweeper.exit_codes import ExitCode
 from sweeper.failures import clear_stop, stop_message, stopped_of
+from sweeper.live.view import progress_view
 from sweeper.objective_registry import resolve_objective, run_preflight
-from sweeper.progress import ProgressView, closing_line, header_line, stopped_line
+from sweeper.progress import closing_line, header_line, stopped_line
 from sweeper.quick_look import finished_already, launch_config, nothing_to_do_line
 from sweeper.studies import (
     FINISHED,
@@ -59,6 +60,8 @@ class RunOptions:
     timeout: float | None = None
     threads: int | None = None
     verbose: bool = False
+    #: Plain lines even in a terminal (no live board).
+    quiet: bool = False
 
 
 @dataclass
@@ -336,7 +339,10 @@ def follow(
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with ProgressView(
+        with progress_view(
+            study=study.study_name,
+            health=config.pruner.health,
+            quiet=options.quiet,
             target=target,
             metric=config.metric,
             direction=config.direction,

@@ -1,8 +1,8 @@
 """Show a sweep's life as a user reads it: a header, one line per finished trial with `[k/N]` and
 the elapsed time, and a closing line that says what happened and what to run next.
 
-In a terminal a rich bar follows the study under the trial lines; elsewhere (a pipe, a log
-file, CI) the same lines are printed plainly.
+In a terminal the live board of `sweeper.live` follows the study under the trial lines;
+elsewhere (a pipe, a log file, CI) and with `--quiet` the same lines are all there is.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sweeper.failures import SURPLUS_PREFIX
 from sweeper.quick_look import nothing_to_do_line, study_command
@@ -158,7 +157,8 @@ def stopped_line(finished: int, target: int, study: str, storage_flag: str = "")
 
 
 class ProgressView:
-    """Follows a study while workers run; call `update()` with the study's trials.
+    """Follows a study while workers run, one plain line per finished trial; call `update()` with
+    the study's trials. (In a terminal, `sweeper.live.view.LiveView` adds a live board.)
 
     Trials already finished when the view opens are counted, not printed again.
     """
@@ -181,9 +181,6 @@ class ProgressView:
         done = [t for t in done if not is_surplus(t)]
         self.seen: set[int] = {t.number for t in done}
         self.finished = sum(t.state in FINISHED for t in done)
-        self.live = console.is_terminal
-        self.progress: Progress | None = None
-        self.task_id: Any = None
 
     @property
     def elapsed(self) -> float:
@@ -191,25 +188,13 @@ class ProgressView:
         return time.monotonic() - self.started
 
     def __enter__(self) -> ProgressView:
-        if self.live:
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[summary]}"),
-                TimeElapsedColumn(),
-                console=self.console,
-            )
-            self.progress.start()
-            self.task_id = self.progress.add_task("trials", total=self.target, summary="")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+        return None
 
     def update(self, trials: list[optuna.trial.FrozenTrial]) -> None:
-        """Print newly finished trials (`[k/N] 42s trial ...`) and refresh the bar."""
+        """Print newly finished trials: `[k/N] 42s trial ...`."""
         done = [t for t in trials if t.state in (*FINISHED, TrialState.FAIL) and not is_surplus(t)]
         for trial in sorted(done, key=lambda t: t.number):
             if trial.number in self.seen:
@@ -221,19 +206,7 @@ class ProgressView:
                 f"{describe_trial(trial, self.metric)}"
             )
             self.print(line)
-        if self.progress is not None:
-            pruned = sum(t.state == TrialState.PRUNED for t in trials)
-            failed = sum(t.state == TrialState.FAIL and not is_surplus(t) for t in trials)
-            best = best_of(trials, self.direction)
-            value = None if best is None else best.value
-            summary = f"pruned {pruned}  failed {failed}  best {self.metric}={format_value(value)}"
-            self.progress.update(
-                self.task_id, completed=min(self.finished, self.target), summary=summary
-            )
 
     def print(self, line: str) -> None:
-        """A plain line above the bar (or on its own without one)."""
-        if self.progress is not None:
-            self.progress.console.print(line, markup=False, highlight=False)
-        else:
-            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        """One plain line."""
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)

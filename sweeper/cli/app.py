@@ -16,7 +16,7 @@ import typer
 
 from storage.errors import StorageError, StorageFault
 from storage.urls import redact_text
-from sweeper.cli import browse, doctor, inspect, logs, manage, root, run
+from sweeper.cli import browse, doctor, inspect, logs, manage, root, run, trial
 from sweeper.cli.output import stderr
 from sweeper.errors import StudyStopped, SweeperError
 from sweeper.exit_codes import ExitCode
@@ -32,6 +32,7 @@ root.register(app)
 run.register(app)
 inspect.register(app)
 doctor.register(app)
+trial.register(app)
 manage.register(app)
 browse.register(app)
 

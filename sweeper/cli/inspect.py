@@ -28,8 +28,16 @@ def status_command(
     series: Annotated[
         bool, typer.Option("--series", help="With --json: each trial's per-epoch health series.")
     ] = False,
+    watch: Annotated[
+        bool,
+        typer.Option("--watch", help="Follow the study live until its target (Ctrl-C to stop)."),
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.2, help="Seconds between --watch redraws.")
+    ] = 2.0,
 ) -> None:
-    """Counts per state, the best trial and why trials were pruned (every study without a name)."""
+    """Counts per state, the best trial and why trials were pruned (every study without a name);
+    `--watch` follows a study running anywhere that shares the storage."""
     from storage.engine import open_storage
     from sweeper.failures import stop_message
     from sweeper.progress import format_value
@@ -38,6 +46,8 @@ def status_command(
     from sweeper.summary import studies_overview, study_status
 
     study = study_name(name, study, command="status")
+    if watch and study is None:
+        raise SweeperError("status: --watch follows one study: sweeper status --watch NAME")
     store = open_storage(resolve_storage_url(storage), must_exist=True)
     if study is None:
         rows = studies_overview(store)
@@ -46,7 +56,16 @@ def status_command(
         else:
             _print_overview(rows)
         return
-    loaded, _ = load_study(store, study)
+    loaded, config = load_study(store, study)
+    if watch:
+        if as_json:
+            raise SweeperError("status: --watch draws a live view; it does not go with --json")
+        from sweeper.live.follower import watch as follow_live
+
+        try:
+            follow_live(loaded, config, stdout, interval=interval)
+        except KeyboardInterrupt:
+            pass
     status = study_status(loaded, series=series)
     if as_json:
         print_json(status)

@@ -48,6 +48,10 @@ EnqueueOption = Annotated[
     list[str] | None,
     typer.Option("--enqueue", help="JSON parameter set to run first (repeatable)."),
 ]
+QuietOption = Annotated[
+    bool,
+    typer.Option("--quiet", help="One line per finished trial, no live view, even in a terminal."),
+]
 VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", help="Also show Optuna's log, every warning and tracebacks."),
@@ -65,6 +69,7 @@ def launch_command(
     trials_per_device: PerDeviceOption = 1,
     threads: ThreadsOption = None,
     enqueue: EnqueueOption = None,
+    quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Create a study from its file (or continue it) and run workers until its target."""
@@ -86,6 +91,7 @@ def launch_command(
         trials_per_device=trials_per_device,
         threads=threads,
         verbose=verbose,
+        quiet=quiet,
     )
     raise typer.Exit(launch(plan, options, stdout))
 
@@ -141,6 +147,7 @@ def resume_command(
     trials_per_device: PerDeviceOption = 1,
     threads: ThreadsOption = None,
     timeout: TimeoutOption = None,
+    quiet: QuietOption = False,
     verbose: VerboseOption = False,
     n_trials: Annotated[
         int | None, typer.Option("--n-trials", min=1, help="A new target of finished trials.")
@@ -161,6 +168,7 @@ def resume_command(
         threads=threads,
         timeout=timeout,
         verbose=verbose,
+        quiet=quiet,
     )
     url = resolve_storage_url(storage)
     code = resume(url, study, options, stdout, n_trials=n_trials, add_trials=add_trials)
@@ -179,14 +187,19 @@ def worker_command(
     ] = None,
     ordinal: Annotated[int, typer.Option("--ordinal", hidden=True)] = 0,
     deadline: Annotated[float | None, typer.Option("--deadline", hidden=True)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", hidden=True)] = False,
+    silent: Annotated[bool, typer.Option("--silent", hidden=True)] = False,
+    quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Join an existing study from any machine: only the storage URL and the name are needed.
 
-    `--quiet` (for workers a launcher starts) prints no line per trial and leaves the failure
+    In a terminal a live board shows the whole study above this worker's trial lines.
+    `--silent` (for workers a launcher starts) prints no line per trial and leaves the failure
     budget's one-line message to the launcher."""
+    from contextlib import nullcontext
+
     from sweeper.dashboard.artifacts import upload_trial_health
+    from sweeper.live.follower import BoardThread
     from sweeper.progress import describe_trial
     from sweeper.workers.loop import WorkerOptions, run_worker
     from sweeper.workers.stopping import StopSignals
@@ -206,15 +219,22 @@ def worker_command(
         threads=threads,
     )
 
+    live = not silent and not quiet and stdout.is_terminal
+    board = BoardThread(options.storage_url, study, stdout) if live else None
+
     def show(trial: FrozenTrial, metric: str) -> None:
-        print(describe_trial(trial, metric), flush=True)
+        if board is not None:
+            board.print(describe_trial(trial, metric))
+        else:
+            print(describe_trial(trial, metric), flush=True)
 
     try:
-        code = run_worker(
-            options, stop, on_trial=None if quiet else show, upload_health=upload_trial_health
-        )
+        with board if board is not None else nullcontext():
+            code = run_worker(
+                options, stop, on_trial=None if silent else show, upload_health=upload_trial_health
+            )
     except StudyStopped:
-        if not quiet:
+        if not silent:
             raise
         code = ExitCode.FAILURE_BUDGET
     raise typer.Exit(code)

@@ -76,7 +76,7 @@ class WorkerPool:
             "--device", slot.device,
             "--ordinal", str(slot.ordinal),
             "--threads", str(self.threads),
-            "--quiet",
+            "--silent",
         ]  # fmt: skip
         if self.deadline is not None:
             command += ["--deadline", repr(self.deadline)]

@@ -19,7 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sweeper.health.formatting import sci_against, sci_exact
 from sweeper.health.series import HealthSeries
 
-__all__ = ["Evidence", "Rule", "RuleConfig", "Verdict", "threshold_check", "threshold_rule"]
+__all__ = [
+    "Evidence",
+    "Limit",
+    "Rule",
+    "RuleConfig",
+    "Verdict",
+    "threshold_check",
+    "threshold_limits",
+    "threshold_rule",
+]
 
 
 class RuleConfig(BaseModel):
@@ -74,6 +83,44 @@ class Evidence:
     maximize: bool
 
 
+@dataclass(frozen=True)
+class Limit:
+    """A threshold a rule watches: the rule fires once `signal op threshold` holds (for its
+    patience). The live view ranks a running trial's signals by how far they are from theirs.
+
+    `near_one` marks a signal bounded by 1 (a cosine): its distance is measured on `1 - value`,
+    so 0.98 against 0.999 reads 20x away, not 2% away.
+    """
+
+    rule: str
+    signal: str
+    op: str
+    threshold: float
+    near_one: bool = False
+
+    def headroom(self, value: float) -> float:
+        """How many times the value must still grow (`>`) or shrink (`<`, `<=`) to reach the
+        threshold: 1.0 at the threshold, below 1 past it, `inf` when it cannot be measured."""
+        import math
+
+        if not math.isfinite(value):
+            return 0.0
+        value, threshold, op = self.value_and_threshold(value)
+        if op == ">":
+            return threshold / value if value > 0 else math.inf
+        if threshold <= 0:  # `edges <= 0`: a count's distance to zero is the count itself
+            return value + 1.0 if value >= 0 else 0.0
+        return value / threshold
+
+    def value_and_threshold(self, value: float) -> tuple[float, float, str]:
+        """The value, threshold and comparison the headroom is measured on (`1 - x` and the
+        flipped comparison for a `near_one` signal)."""
+        if not self.near_one:
+            return value, self.threshold, self.op
+        flipped = {">": "<", "<": ">", "<=": ">"}[self.op]
+        return 1.0 - value, 1.0 - self.threshold, flipped
+
+
 C = TypeVar("C", bound=RuleConfig)
 
 
@@ -94,10 +141,18 @@ class Rule(Generic[C]):
     description: str
     signals: tuple[str, ...]
     threshold: str | None = None
+    limits: Callable[[C], tuple[Limit, ...]] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise ValueError(f"a rule's name must be an identifier, but got {self.name=}.")
+
+    def watched(self, config: C) -> tuple[Limit, ...]:
+        """The thresholds this rule watches under `config` (none when it is switched off or has
+        no single threshold, e.g. `nonfinite`)."""
+        if not config.enabled or self.limits is None:
+            return ()
+        return self.limits(config)
 
     def default_threshold(self) -> str:
         """The default threshold as the README's table writes it: `1e4`, `1e-8`, `0`."""
@@ -148,6 +203,20 @@ def threshold_rule(
     if count < rule.patience:
         return None
     return Verdict(name, signal, current, op, sci_exact(threshold), epoch, count)
+
+
+def threshold_limits(
+    name: str, signals: tuple[str, ...], op: str
+) -> Callable[[Any], tuple[Limit, ...]]:
+    """The limits of a rule that compares one of `signals` with its config's `threshold`."""
+
+    def limits(rule: RuleConfig) -> tuple[Limit, ...]:
+        threshold = getattr(rule, "threshold", None)
+        if threshold is None:
+            return ()
+        return tuple(Limit(name, signal, op, float(threshold)) for signal in signals)
+
+    return limits
 
 
 def threshold_check(name: str, signal: str, op: str) -> Callable[[Any, Evidence], Verdict | None]:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from sweeper.health.rules.base import Evidence, Rule, RuleConfig, Verdict, threshold_rule
+from sweeper.health.rules.base import (
+    Evidence,
+    Rule,
+    RuleConfig,
+    Verdict,
+    threshold_limits,
+    threshold_rule,
+)
 
 NAME = "edge_collapse"
 
@@ -46,4 +53,5 @@ RULE = Rule(
         "an empty graph cannot recover)"
     ),
     signals=("edges",),
+    limits=threshold_limits(NAME, ("edges",), "<="),
 )

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from sweeper.health.rules.base import Evidence, Rule, RuleConfig, Verdict, threshold_rule
+from sweeper.health.rules.base import Evidence, Limit, Rule, RuleConfig, Verdict, threshold_rule
 
 NAME = "embedding_collapse"
 COSINE_COLLAPSE = 0.999
@@ -64,6 +64,15 @@ def check(rule: EmbeddingCollapseRule, evidence: Evidence) -> Verdict | None:
     return None
 
 
+def limits(rule: EmbeddingCollapseRule) -> tuple[Limit, ...]:
+    """Each watched signal with its threshold (the cosine measured on `1 - cosine`)."""
+    watched = []
+    for signal, threshold in rule.thresholds().items():
+        name, op = _SIGNALS[signal]
+        watched.append(Limit(NAME, name, op, threshold, near_one=signal == "cosine"))
+    return tuple(watched)
+
+
 RULE = Rule(
     name=NAME,
     config=EmbeddingCollapseRule,
@@ -74,4 +83,5 @@ RULE = Rule(
     ),
     signals=tuple(name for name, _ in _SIGNALS.values()),
     threshold=f"{COSINE_COLLAPSE} / {RANK_COLLAPSE}",
+    limits=limits,
 )

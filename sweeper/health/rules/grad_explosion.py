@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from sweeper.health.rules.base import Rule, RuleConfig, threshold_check
+from sweeper.health.rules.base import Rule, RuleConfig, threshold_check, threshold_limits
 
 NAME = "grad_explosion"
 
@@ -26,4 +26,5 @@ RULE = Rule(
     threshold_check(NAME, "grad_norm", ">"),
     description="`grad_norm` > threshold",
     signals=("grad_norm",),
+    limits=threshold_limits(NAME, ("grad_norm",), ">"),
 )

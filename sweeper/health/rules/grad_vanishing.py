@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from sweeper.health.rules.base import Evidence, Rule, RuleConfig, Verdict, threshold_rule
+from sweeper.health.rules.base import (
+    Evidence,
+    Rule,
+    RuleConfig,
+    Verdict,
+    threshold_limits,
+    threshold_rule,
+)
 from sweeper.health.series import HealthSeries
 
 NAME = "grad_vanishing"
@@ -38,4 +45,5 @@ RULE = Rule(
     check=check,
     description="a layer's gradient norm < threshold",
     signals=("layer_grad_norm_min", "grad_norm"),
+    limits=threshold_limits(NAME, ("layer_grad_norm_min", "grad_norm"), "<"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from sweeper.health.rules.base import Rule, RuleConfig, threshold_check
+from sweeper.health.rules.base import Rule, RuleConfig, threshold_check, threshold_limits
 
 NAME = "loss_imbalance"
 
@@ -30,4 +30,5 @@ RULE = Rule(
         "largest / smallest weighted loss term > threshold (off by default: healthy runs reach 1e9)"
     ),
     signals=("loss_imbalance",),
+    limits=threshold_limits(NAME, ("loss_imbalance",), ">"),
 )
