@@ -54,3 +54,17 @@ class TrialContext(Protocol):
     def prune(self, epoch: int, reason: str) -> NoReturn:
         """Prune the trial at `epoch` for `reason` (`rule: detail`) as a health rule prunes: a
         stand-in value that ranks it below healthy trials, the reason stored as prune_reason."""
+
+    def restore(self) -> Any | None:
+        """The state the trial's last `checkpoint` saved, found along its retry chain on any
+        machine that sees the artifact store, or None: start from epoch 1. Call it once before
+        training; the reported epochs and the health series continue from there."""
+
+    def checkpoint(self, state: Any) -> None:
+        """Save `state` (anything `torch.save` takes: state dicts, the epoch, RNG states,
+        counters) as the trial's checkpoint at its last reported epoch, atomically; stops the
+        trial afterwards when `stop_pending`."""
+
+    @property
+    def stop_pending(self) -> bool:
+        """Ctrl-C or SIGTERM arrived: checkpoint at the end of this step."""

@@ -126,6 +126,14 @@ class FailureBudget(_Strict):
     max_total: int | None = Field(default=None, ge=1, le=MAX_TRIALS)
 
 
+class CheckpointConfig(_Strict):
+    """Trial checkpoints (`ctx.checkpoint` / `ctx.restore`): kept after a trial ends, or not."""
+
+    #: Keep every trial's last checkpoint after it finishes (default: deleted, only a trial
+    #: that was interrupted keeps one, for its retry).
+    keep: bool = False
+
+
 class StudyConfig(_Strict):
     """A whole study file: what to train, what to search, how to prune, how to recover."""
 
@@ -142,6 +150,7 @@ class StudyConfig(_Strict):
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
     failures: FailureBudget = Field(default_factory=FailureBudget)
     artifacts: str | None = None
+    checkpoints: CheckpointConfig = Field(default_factory=CheckpointConfig)
     #: Parameter sets to run first, queued once when the study is created (like `--enqueue`).
     enqueue: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
 

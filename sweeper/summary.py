@@ -10,7 +10,7 @@ import optuna
 from sweeper.failures import stopped_of
 from sweeper.report.savings import shadow_summary
 from sweeper.studies import best_trial, count_states, json_safe, prune_reasons, target_of
-from sweeper.trial_attrs import SERIES_ATTR
+from sweeper.trial_attrs import RESUMED_FROM_ATTR, SERIES_ATTR
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -36,6 +36,7 @@ def trial_summary(trial: optuna.trial.FrozenTrial, *, series: bool = False) -> d
             k: json_safe(v) for k, v in trial.user_attrs.items() if series or k != SERIES_ATTR
         },
         "epochs": len(trial.intermediate_values),
+        "resumed_from": trial.user_attrs.get(RESUMED_FROM_ATTR),
         "datetime_start": _iso(trial.datetime_start),
         "datetime_complete": _iso(trial.datetime_complete),
     }

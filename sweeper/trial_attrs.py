@@ -10,6 +10,8 @@ from __future__ import annotations
 
 __all__ = [
     "BASE_PRUNER_RULE",
+    "CHECKPOINT_ATTR",
+    "RESUMED_FROM_ATTR",
     "DEVICE_ATTR",
     "FAIL_REASON_ATTR",
     "JUDGED_LIVE_ATTR",
@@ -46,6 +48,10 @@ TRIAL_NAME_ATTR = "name"
 #: Who ran the trial (`host:pid`) and on which device.
 WORKER_ATTR = "worker"
 DEVICE_ATTR = "device"
+#: The trial's newest checkpoint: {"artifact_id", "epoch", "bytes", "trial" (who wrote it)}.
+CHECKPOINT_ATTR = "checkpoint"
+#: On a trial that restored a checkpoint: {"trial": N, "epoch": E}, where it continued from.
+RESUMED_FROM_ATTR = "resumed_from"
 #: The per-epoch history of every health signal ({"epoch": [...], signal: [...], ...}).
 SERIES_ATTR = "health_series"
 #: `health.<signal>` holds the signal's latest value (what optuna-dashboard shows live).

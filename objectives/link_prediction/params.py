@@ -66,6 +66,9 @@ class LinkPredictionParams(BaseModel):
     eval_every: int = Field(default=5, ge=1)
     patience: int | None = Field(default=None, ge=1)
     amp: bool = False
+    #: Epochs between trial checkpoints (None: every evaluation, `eval_every`); a killed
+    #: trial's retry re-trains at most this many epochs.
+    checkpoint_every: int | None = Field(default=None, ge=1)
 
     @field_validator("dataset")
     @classmethod

@@ -8,7 +8,7 @@ and the positive/negative score gap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -22,6 +22,7 @@ from objectives.link_prediction.graph import propagation_graph
 from objectives.link_prediction.model import LinkModel
 from objectives.link_prediction.negatives import NegativeSampler
 from objectives.link_prediction.params import LinkPredictionParams
+from objectives.rng import rng_state, set_rng_state
 
 if TYPE_CHECKING:
     from sweeper.api import TrialContext
@@ -237,7 +238,36 @@ def run(
     best = TrainResult(
         best_valid=float("-inf"), test_at_best=float("nan"), best_epoch=0, epochs_run=0
     )
-    for epoch in range(1, params.epochs + 1):
+    every = params.checkpoint_every or params.eval_every
+
+    def save(epoch: int) -> None:
+        """A checkpoint at the end of `epoch` when one is due or a stop is pending."""
+        if epoch % every == 0 or ctx.stop_pending:
+            ctx.checkpoint(
+                {
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": None if scheduler is None else scheduler.state_dict(),
+                    "scaler": None if scaler is None else scaler.state_dict(),
+                    "best": asdict(best),
+                    "rng": rng_state(),
+                }
+            )
+
+    start = 1
+    state = ctx.restore()
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state["scheduler"] is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state["scaler"] is not None:
+            scaler.load_state_dict(state["scaler"])
+        best = TrainResult(**state["best"])
+        set_rng_state(state["rng"])
+        start = int(state["epoch"]) + 1
+    for epoch in range(start, params.epochs + 1):
         train_epoch(
             model,
             split,
@@ -253,6 +283,7 @@ def run(
             scheduler.step()
         if epoch % params.eval_every != 0 and epoch != params.epochs:
             ctx.check_health(epoch)
+            save(epoch)
             continue
         valid, test_value = test(model, split, ctx.metric, params.batch_size, graph)
         if valid > best.best_valid:
@@ -262,4 +293,6 @@ def run(
         ctx.report(epoch, valid)
         if params.patience is not None and epoch - best.best_epoch >= params.patience:
             break
+        if epoch != params.epochs:
+            save(epoch)
     return best

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from storage.engine import open_storage
-from sweeper.dashboard.artifacts import artifact_dir, open_artifact_store
+from sweeper.artifact_location import artifact_dir, open_artifact_store
 from sweeper.errors import SweeperError
 from sweeper.studies import CONFIG_ATTR
 

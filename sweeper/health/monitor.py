@@ -152,6 +152,25 @@ class HealthMonitor:
         wants_rank = rule is not None and rule.enabled and rule.signal == "rank"
         return cls(budget=None if wants_rank else DEFAULT_BUDGET)
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a trial checkpoint keeps of the monitor: its series so far and the state that
+        decides its next readings (the embedding-sampling generator, the last rank)."""
+        return {
+            "series": self.series.to_json(),
+            "generator": self._generator.get_state(),
+            "last_rank": self._last_rank,
+            "total_steps": self._total_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from `state_dict()`: the series, and the readings, carry on where they were."""
+        self.series = HealthSeries.from_json(state.get("series"))
+        if "generator" in state:
+            self._generator.set_state(state["generator"])
+        self._last_rank = float(state.get("last_rank", self._last_rank))
+        self._total_steps = int(state.get("total_steps", self._total_steps))
+        self._reset_epoch()
+
     def _reset_epoch(self) -> None:
         # A model's parameters are resolved once (frozen ones included, so unfreezing needs no
         # new walk of the module tree, which would cost more than a full-batch epoch's reading);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from types import FrameType
+from typing import NoReturn
 
 from sweeper.exit_codes import ExitCode
 
@@ -22,6 +23,8 @@ class StopSignals:
     def __init__(self) -> None:
         self.signum: int | None = None
         self.in_trial = False
+        #: Seconds the trial in flight may take to reach its next checkpoint (0: interrupt it).
+        self.defer_s = 0.0
 
     @property
     def requested(self) -> bool:
@@ -38,8 +41,31 @@ class StopSignals:
         signal.signal(signal.SIGINT, self._handle)
         signal.signal(signal.SIGTERM, self._handle)
 
+    def defer(self, seconds: float) -> None:
+        """The trial in flight checkpoints: a stop lets it finish its step (at most `seconds`)."""
+        self.defer_s = max(0.0, seconds)
+
+    def take(self) -> NoReturn:
+        """Interrupt the trial now (after its checkpoint, or when its grace ran out)."""
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        raise StopRequested(self.signum or signal.SIGTERM)
+
+    def end_trial(self) -> None:
+        """The trial is over: no deferral or pending deadline carries into the next one."""
+        self.in_trial = False
+        self.defer_s = 0.0
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         first = self.signum is None
         self.signum = self.signum or signum
         if first and self.in_trial:
+            if self.defer_s > 0:  # checkpoint first: `take` stops it, or the deadline does
+                signal.signal(signal.SIGALRM, self._deadline)
+                signal.setitimer(signal.ITIMER_REAL, self.defer_s)
+                return
             raise StopRequested(signum)
+
+    def _deadline(self, signum: int, frame: FrameType | None) -> None:
+        if self.in_trial:
+            raise StopRequested(self.signum or signal.SIGTERM)

@@ -16,6 +16,8 @@ from typing import Protocol
 import optuna
 from optuna.trial import TrialState
 
+from sweeper.artifact_location import artifact_dir, open_artifact_store, storage_url_of
+from sweeper.checkpoints import TrialCheckpoints
 from sweeper.config import StudyConfig
 from sweeper.context import TrialContext
 from sweeper.failures import SURPLUS_PREFIX
@@ -84,21 +86,37 @@ class TrialRunner:
                 direction=self.config.direction,
                 monitor=HealthMonitor.for_rules(self.config.pruner.health),
                 health_sync_s=HEALTH_SYNC_S,
+                checkpoints=lambda: self._checkpoints(trial),
+                stop=self.stop,
+                stop_grace_s=float(self.config.heartbeat.grace_period),
             )
             self.stop.in_trial = True
             try:
-                return _checked(self.objective(trial, params, context))
+                value = _checked(self.objective(trial, params, context))
+            except (optuna.TrialPruned, Exception):
+                self.stop.end_trial()
+                context.finish_checkpoints()  # ended on its own: its retry chain is done
+                raise
             finally:
-                self.stop.in_trial = False
+                self.stop.end_trial()
                 context.flush_health()
                 if self.upload_health is not None:
                     self.upload_health(trial, context.monitor.series, self.config.artifacts)
+            context.finish_checkpoints()
+            return value
         except optuna.TrialPruned:
             raise
         except Exception as error:
             trial.set_user_attr(FAIL_REASON_ATTR, describe_failure(error))
             _release_gpu_memory(error)
             raise
+
+    def _checkpoints(self, trial: optuna.Trial) -> TrialCheckpoints:
+        """The trial's checkpoints, in the study's artifact directory."""
+        directory = artifact_dir(storage_url_of(trial), self.config.artifacts)
+        return TrialCheckpoints(
+            trial, open_artifact_store(directory), keep=self.config.checkpoints.keep
+        )
 
     def _refuse_surplus(self, trial: optuna.Trial) -> None:
         """Fail at once if earlier trials already fill the target (two workers raced)."""

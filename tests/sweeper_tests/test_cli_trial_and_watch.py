@@ -36,7 +36,8 @@ def test_trial_shows_params_state_and_health_curves(tmp_path: Path, storage_url:
 
     missing = run_cli("trial", "--study", "toy", "7", "--storage", storage_url)
     assert missing.returncode == 2
-    assert missing.stderr.strip() == "error: trial: study toy has no trial 7 (it has 2 trials: 0..1)"
+    expected = "error: trial: study toy has no trial 7 (it has 2 trials: 0..1)"
+    assert missing.stderr.strip() == expected
 
 
 def test_status_watch_follows_workers_started_elsewhere(tmp_path: Path, storage_url: str) -> None:

@@ -13,9 +13,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from sweeper.artifact_location import artifact_dir
 from sweeper.config import parse_config
 from sweeper.dashboard.annotations import FIGURE_ID
-from sweeper.dashboard.artifacts import artifact_dir, upload_trial_health
+from sweeper.dashboard.artifacts import upload_trial_health
 from sweeper.dashboard.server import is_loopback, public_host_warning
 from sweeper.studies import create_or_continue
 from sweeper.workers.stopping import StopSignals

@@ -1,0 +1,159 @@
+"""A killed trial costs one checkpoint interval, not the trial: real workers, real kills.
+
+A 30-epoch link-prediction trial (checkpoint every 5 epochs) is killed mid-run; its retry, run
+by a worker with another HOME and working directory that shares only the storage URL and the
+artifact folder ("another machine"), starts from the last checkpoint. On CPU with a fixed seed
+its final value equals an uninterrupted run's exactly: the checkpoint carries the model,
+optimizer, RNG and early-stopping state, and the same float operations run in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from storage.engine import open_storage
+from tests.conftest import cli_env, run_cli, start_cli
+
+PARAMS = {"lr": 0.01, "num_layers": 2}
+
+
+def _study_file(path: Path, name: str, artifacts: Path) -> Path:
+    data = {
+        "study": name,
+        "objective": "link_prediction",
+        "direction": "maximize",
+        "metric": "hits@20",
+        "n_trials": 1,
+        "sampler": {"name": "random", "seed": 0},
+        "pruner": {"name": "none"},
+        "params": {
+            "dataset": "synthetic",
+            "epochs": 30,
+            "eval_every": 5,
+            "hidden_channels": 64,
+            "batch_size": 512,
+            "seed": 0,
+        },
+        "space": {
+            "lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
+            "num_layers": {"type": "int", "low": 1, "high": 3},
+        },
+        "enqueue": [PARAMS],
+        "heartbeat": {"interval": 1, "grace_period": 4, "max_retry": 2},
+        "artifacts": str(artifacts),
+    }
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(
+        study_name=name, storage=open_storage(url, must_exist=True)
+    ).get_trials(deepcopy=False)
+
+
+def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _checkpoint_epoch(url: str, name: str) -> int:
+    trials = _trials(url, name)
+    pointer = trials[0].user_attrs.get("checkpoint") if trials else None
+    return int(pointer["epoch"]) if pointer else 0
+
+
+def _elsewhere(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """Another machine: its own HOME, data home and working directory."""
+    home = tmp_path / "other-machine"
+    (home / "work").mkdir(parents=True)
+    env = cli_env()
+    env.update(HOME=str(home), XDG_DATA_HOME=str(home / "share"))
+    return home / "work", env
+
+
+def _uninterrupted(tmp_path: Path, url: str) -> optuna.trial.FrozenTrial:
+    study = _study_file(tmp_path / "whole.yaml", "whole", tmp_path / "whole-artifacts")
+    done = run_cli("launch", str(study), "--storage", url, "--quiet", timeout=600)
+    assert done.returncode == 0, done.stderr
+    (trial,) = _trials(url, "whole")
+    return trial
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_a_killed_trial_resumes_from_its_checkpoint_elsewhere_with_the_same_value(
+    tmp_path: Path, storage_url: str, how: str
+) -> None:
+    artifacts = tmp_path / "shared-artifacts"
+    study = _study_file(tmp_path / "cut.yaml", "cut", artifacts)
+    created = run_cli("create", str(study), "--storage", storage_url)
+    assert created.returncode == 0, created.stderr
+
+    first = start_cli("worker", "--study", "cut", "--storage", storage_url, "--silent")
+    try:
+        if how == "SIGKILL":
+            _wait(lambda: _checkpoint_epoch(storage_url, "cut") >= 15, 400, "epoch 15")
+            os.kill(first.pid, signal.SIGKILL)
+        else:
+            _wait(lambda: _checkpoint_epoch(storage_url, "cut") >= 10, 400, "epoch 10")
+            time.sleep(0.3)  # mid-epoch, past the checkpoint
+            os.kill(first.pid, signal.SIGTERM)
+        first.wait(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    cut = _trials(storage_url, "cut")[0]
+    saved = cut.user_attrs["checkpoint"]
+    if how == "SIGTERM":
+        assert first.returncode == 143
+        assert cut.state.name == "FAIL"
+        # the stop waited for the end of the step and checkpointed it: at most one step lost
+        last_epoch = max(cut.user_attrs["health_series"]["epoch"])
+        assert saved["epoch"] == last_epoch, (saved, last_epoch)
+    assert saved["epoch"] >= 10 and saved["bytes"] > 1000
+    assert list(artifacts.glob("checkpoint-*")), "the checkpoint is in the shared artifact folder"
+
+    cwd, env = _elsewhere(tmp_path)
+    if how == "SIGKILL":
+        time.sleep(5)  # the heartbeat's grace period: the silent trial is failed and re-queued
+    second = subprocess.run(
+        [*_python_sweeper(), "worker", "--study", "cut", "--storage", storage_url],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    trials = _trials(storage_url, "cut")
+    retry = next(t for t in trials if t.state.name == "COMPLETE")
+    assert retry.system_attrs["retry_history"] == [0]
+    assert retry.user_attrs["resumed_from"] == {"trial": 0, "epoch": saved["epoch"]}
+    # no epoch reported twice, one continuous curve: the retry holds every evaluation
+    assert sorted(retry.intermediate_values) == [5, 10, 15, 20, 25, 30]
+    assert retry.user_attrs["health_series"]["epoch"] == list(range(1, 31))
+    assert not list(artifacts.glob("checkpoint-*")), "a finished trial's checkpoints are deleted"
+
+    whole = _uninterrupted(tmp_path, storage_url)
+    assert retry.value == whole.value
+    assert retry.user_attrs["test_hits@20"] == whole.user_attrs["test_hits@20"]
+    assert retry.intermediate_values == whole.intermediate_values
+
+    status = json.loads(run_cli("status", "cut", "--storage", storage_url, "--json").stdout)
+    resumed = [t for t in status["trials"] if t.get("resumed_from")]
+    assert resumed and resumed[0]["resumed_from"] == {"trial": 0, "epoch": saved["epoch"]}
+
+
+def _python_sweeper() -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "sweeper"]
