@@ -29,6 +29,8 @@ class ToyParams(BaseModel):
     num_samples: int = Field(default=256, ge=8)
     seed: int = 0
     epoch_delay: float = Field(default=0.0, ge=0, le=60)  # seconds; lets tests see overlap
+    #: Epochs between trial checkpoints (None: none; the toy is seconds long).
+    checkpoint_every: int | None = Field(default=None, ge=1)
 
 
 def _mlp(params: ToyParams) -> torch.nn.Sequential:
@@ -53,7 +55,13 @@ def objective(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) ->
     x, y = x.to(ctx.device), y.to(ctx.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     best = float("inf")
-    for epoch in range(1, config.epochs + 1):
+    start = 1
+    state = ctx.restore() if config.checkpoint_every else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        best, start = state["best"], state["epoch"] + 1
+    for epoch in range(start, config.epochs + 1):
         model.train()
         optimizer.zero_grad()
         loss = torch.nn.functional.mse_loss(model(x[:split]), y[:split])
@@ -68,6 +76,12 @@ def objective(trial: optuna.Trial, params: dict[str, Any], ctx: TrialContext) ->
         if config.epoch_delay:
             time.sleep(config.epoch_delay)
         ctx.report(epoch, value)
+        every = config.checkpoint_every
+        if every and (epoch % every == 0 or ctx.stop_pending):
+            ctx.checkpoint(
+                {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "best": best, "epoch": epoch}
+            )  # fmt: skip
     return best
 
 

@@ -121,6 +121,7 @@ class TrialCheckpoints:
             if artifact_id in seen:  # a retry carries its predecessor's attributes
                 continue
             seen.add(artifact_id)
+            origin = int(pointer.get("trial", number))  # a retry carries its predecessor's
             try:
                 with self.store.open_reader(artifact_id) as reader:
                     payload = torch.load(io.BytesIO(reader.read()), weights_only=False)
@@ -129,17 +130,16 @@ class TrialCheckpoints:
                 log.warning(
                     "warning: trial %d: checkpoint of trial %d (epoch %d) is gone from %s; "
                     "starting from epoch 1",
-                    self.trial.number, number, epoch, self.where,
+                    self.trial.number, origin, epoch, self.where,
                 )  # fmt: skip
                 continue
             except Exception as error:  # a truncated or foreign file: never worth a failed trial
                 log.warning(
                     "warning: trial %d: checkpoint of trial %d (epoch %d) is unreadable "
                     "(%s: %s); ignored, starting from epoch 1",
-                    self.trial.number, number, epoch, type(error).__name__, error,
+                    self.trial.number, origin, epoch, type(error).__name__, _short(error),
                 )  # fmt: skip
                 continue
-            origin = int(pointer.get("trial", number))
             return Restored(state, sweep, origin, int(payload.get("epoch", epoch)))
         return None
 
@@ -161,3 +161,9 @@ class TrialCheckpoints:
             self.store.remove(artifact_id)
         except Exception:  # already gone, or the store cannot delete: nothing to undo
             pass
+
+
+def _short(error: BaseException) -> str:
+    """The first sentence of an error's message, for a one-line warning."""
+    text = " ".join(str(error).split())
+    return text.split(". ")[0][:200]

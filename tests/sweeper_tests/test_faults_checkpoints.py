@@ -157,3 +157,67 @@ def _python_sweeper() -> list[str]:
     import sys
 
     return [sys.executable, "-m", "sweeper"]
+
+
+def _toy(path: Path, artifacts: Path, *, epochs: int = 12, delay: float = 0.0) -> Path:
+    data = {
+        "study": "toy",
+        "objective": "toy_regression",
+        "direction": "minimize",
+        "metric": "val_mse",
+        "n_trials": 1,
+        "sampler": {"name": "random", "seed": 0},
+        "pruner": {"name": "none"},
+        "params": {"epochs": epochs, "epoch_delay": delay, "checkpoint_every": 2},
+        "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}},
+        "heartbeat": {"interval": 1, "grace_period": 3, "max_retry": 2},
+        "failures": {"max_consecutive": 1},
+        "artifacts": str(artifacts),
+    }
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_an_artifact_store_that_cannot_be_written_fails_the_trial_with_one_reason(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    study = _toy(tmp_path / "toy.yaml", blocker / "artifacts")
+    url = f"sqlite:///{tmp_path / 'toy.db'}"
+    done = run_cli("launch", str(study), "--storage", url)
+    assert done.returncode == 4, (done.stdout, done.stderr)  # the failure budget (1) stopped it
+    (trial,) = _trials(url, "toy")
+    assert trial.state.name == "FAIL"
+    reason = trial.user_attrs["fail_reason"]
+    assert reason.startswith("SweeperError: artifacts: cannot create ")
+    assert "Not a directory" in reason and "\n" not in reason
+    assert "Traceback" not in done.stderr
+
+
+def test_a_corrupted_checkpoint_is_ignored_with_a_warning_and_training_restarts(
+    tmp_path: Path,
+) -> None:
+    artifacts = tmp_path / "artifacts"
+    study = _toy(tmp_path / "toy.yaml", artifacts, epochs=16, delay=0.3)
+    url = f"sqlite:///{tmp_path / 'toy.db'}"
+    assert run_cli("create", str(study), "--storage", url).returncode == 0
+    first = start_cli("worker", "--study", "toy", "--storage", url, "--silent")
+    try:
+        _wait(lambda: _checkpoint_epoch(url, "toy") >= 4, 300, "a checkpoint at epoch 4")
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    (blob,) = artifacts.glob("checkpoint-*")
+    blob.write_bytes(blob.read_bytes()[:100])  # a torn file
+    time.sleep(4)  # past the heartbeat's grace period
+    second = run_cli("worker", "--study", "toy", "--storage", url)
+    assert second.returncode == 0, second.stderr
+    assert "checkpoint of trial 0 (epoch" in second.stderr
+    assert "unreadable" in second.stderr and "starting from epoch 1" in second.stderr
+    assert "Traceback" not in second.stderr
+    retry = next(t for t in _trials(url, "toy") if t.state.name == "COMPLETE")
+    assert "resumed_from" not in retry.user_attrs
+    assert sorted(retry.intermediate_values) == list(range(1, 17))
