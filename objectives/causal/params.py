@@ -68,6 +68,8 @@ class CausalParams(BaseModel):
     # evaluation
     eval_every: int = Field(default=10, ge=1)
     w_threshold: float = Field(default=0.3, ge=0)
+    #: Epochs between trial checkpoints (None: every evaluation, `eval_every`).
+    checkpoint_every: int | None = Field(default=None, ge=1)
 
     @field_validator("dataset")
     @classmethod

@@ -27,6 +27,7 @@ from objectives.causal.loss import causal_loss
 from objectives.causal.metrics import edge_metrics, threshold_graph
 from objectives.causal.models import SEM
 from objectives.causal.params import CausalParams
+from objectives.rng import rng_state, set_rng_state
 
 if TYPE_CHECKING:
     from sweeper.api import TrialContext
@@ -90,7 +91,19 @@ def train(
     epoch_loss = math.nan
     h_value = math.nan
 
-    for epoch in range(1, params.epochs + 1):
+    every = params.checkpoint_every or params.eval_every
+    start = 1
+    state = ctx.restore()
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        alpha, rho, h_previous = state["alpha"], state["rho"], state["h_previous"]
+        history, epoch_loss, h_value = state["history"], state["epoch_loss"], state["h_value"]
+        set_rng_state(state["rng"], generator)
+        start = int(state["epoch"]) + 1
+
+    for epoch in range(start, params.epochs + 1):
         model.train()
         loss_sum = torch.zeros((), dtype=x.dtype, device=x.device)
         for index in _batches(n, params.batch_size, generator):
@@ -141,6 +154,22 @@ def train(
             ctx.report(epoch, metrics[ctx.metric])
         else:
             ctx.check_health(epoch)
+        if epoch != params.epochs and (epoch % every == 0 or ctx.stop_pending):
+            ctx.checkpoint(
+                {
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "alpha": alpha,
+                    "rho": rho,
+                    "h_previous": h_previous,
+                    "history": history,
+                    "epoch_loss": epoch_loss,
+                    "h_value": h_value,
+                    "rng": rng_state(generator),
+                }
+            )
 
     with torch.no_grad():
         final_weight = model.adjacency().detach().cpu().numpy()
