@@ -23,7 +23,7 @@ from optuna.trial import FrozenTrial
 
 from sweeper.dashboard.artifacts import HEALTH_SUFFIX
 from sweeper.studies import CONFIG_ATTR, FINISHED, load_study
-from sweeper.trial_attrs import PRUNE_REASON_ATTR, parse_prune_reason
+from sweeper.trial_attrs import PRUNE_REASON_ATTR, RESUMED_FROM_ATTR, parse_prune_reason
 
 log = logging.getLogger("sweeper.dashboard")
 FIGURE_ID = "sweeper-pruning"  # fixed, so each save replaces the previous figure
@@ -64,6 +64,13 @@ def trial_note(study: optuna.Study, trial: FrozenTrial, svg_id: str) -> str:
     if isinstance(reason, str) and reason:
         rule, detail = parse_prune_reason(reason)
         lines += [f"**Pruned by {rule}**: `{detail or rule}`", ""]
+    resumed = trial.user_attrs.get(RESUMED_FROM_ATTR)
+    if isinstance(resumed, dict):
+        lines += [
+            f"**Resumed** from trial {resumed.get('trial')}'s checkpoint at epoch "
+            f"{resumed.get('epoch')} (that trial's worker was killed or stopped).",
+            "",
+        ]
     url = f"/artifacts/{study._study_id}/{trial._trial_id}/{svg_id}"
     lines += [
         f"Health per epoch (the table is the artifact `trial-{trial.number}{HEALTH_SUFFIX}.csv`):",

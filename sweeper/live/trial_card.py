@@ -22,6 +22,7 @@ from sweeper.trial_attrs import (
     DEVICE_ATTR,
     FAIL_REASON_ATTR,
     PRUNE_REASON_ATTR,
+    RESUMED_FROM_ATTR,
     SERIES_ATTR,
     WORKER_ATTR,
     WOULD_PRUNE_ATTR,
@@ -138,6 +139,10 @@ def card(
     reason = _reason(trial)
     if reason is not None:
         head.append(reason)
+    resumed = trial.user_attrs.get(RESUMED_FROM_ATTR)
+    if isinstance(resumed, dict):
+        origin, epoch = resumed.get("trial"), resumed.get("epoch")
+        head.append(f"resumed from trial {origin}'s checkpoint at epoch {epoch}")
     head.append("params: " + " ".join(f"{k}={_param(v)}" for k, v in trial.params.items()))
     parts: list[RenderableType] = [Text(line) for line in head]
     series = series_of(trial, metric)

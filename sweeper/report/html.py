@@ -24,7 +24,7 @@ from sweeper.report.savings import DEFINITION, Savings, compute_savings, shadow_
 from sweeper.report.trials import epochs_run, prune_rule
 from sweeper.rerun import rerun_config
 from sweeper.studies import best_trial, count_states
-from sweeper.trial_attrs import PRUNE_REASON_ATTR
+from sweeper.trial_attrs import PRUNE_REASON_ATTR, RESUMED_FROM_ATTR
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 STYLE = """
@@ -155,6 +155,24 @@ def _pruned_list_html(trials: list[FrozenTrial]) -> str:
     )
 
 
+def resumed_list_html(trials: list[FrozenTrial]) -> str:
+    """Which trials continued from a checkpoint of a killed or stopped predecessor."""
+    resumed = [t for t in trials if isinstance(t.user_attrs.get(RESUMED_FROM_ATTR), dict)]
+    if not resumed:
+        return ""
+    rows = "".join(
+        f"<tr><td class='n'>{t.number}</td><td>{escape(t.state.name)}</td>"
+        f"<td class='n'>{t.user_attrs[RESUMED_FROM_ATTR].get('trial')}</td>"
+        f"<td class='n'>{t.user_attrs[RESUMED_FROM_ATTR].get('epoch')}</td></tr>"
+        for t in resumed
+    )
+    return (
+        "<h2>Resumed from a checkpoint</h2><p>These trials continued where a killed or stopped "
+        "trial's last checkpoint left off.</p><table><tr><th>trial</th><th>state</th>"
+        f"<th>resumed from trial</th><th>at epoch</th></tr>{rows}</table>"
+    )
+
+
 def build_report(
     study: optuna.Study,
     config: StudyConfig,
@@ -184,6 +202,7 @@ def build_report(
     say("best configuration")
     sections.insert(0, "<h2>Best configuration</h2>" + _best_html(study, config))
     sections.insert(1, _pruned_list_html(trials))
+    sections.insert(2, resumed_list_html(trials))
 
     say("optimization history")
     sections.append("<h2>Optimization history</h2>")
