@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = ("pruning", "overhead", "scaling", "parallel_cpu")
+SCRIPTS = ("pruning", "overhead", "scaling", "parallel_cpu", "checkpoints")
 ARMS = {"none", "median", "asha", "health", "health_median", "health_asha"}
 ORACLES = {"rule_oracle", "outcome_oracle"}
 ARM_FIGURES = {"compute_s", "best", "to_none_best_s", "sick_compute_s"}
@@ -64,6 +64,12 @@ def test_overhead_compares_both_storages_and_the_monitor_share(smoke_runs: dict)
         row = result["storage"][backend]
         assert row["plain_ms"] > 0 and row["service_ms"] > 0 and row["ratio"] > 0
     assert 0 < result["monitor_share"]["monitored_ms"]
+
+
+def test_checkpoints_reports_the_share_of_trial_time_and_the_size(smoke_runs: dict) -> None:
+    result = last_json(smoke_runs["checkpoints"])
+    assert result["checkpoints_per_trial"] >= 1 and result["bytes"] > 1000
+    assert 0 < result["share_of_trial"] < 1
 
 
 def test_scaling_reports_trials_per_hour_for_one_and_two_workers(smoke_runs: dict) -> None:
