@@ -63,7 +63,8 @@ class TrialCheckpoints:
         self.trial = trial
         self.store = store
         self.keep = keep
-        self.where = getattr(store, "_base_path", None) or type(store).__name__
+        self.where = str(getattr(store, "where", None) or getattr(store, "_base_path", None)
+                         or type(store).__name__)  # fmt: skip
         self._own: str | None = None  # the artifact id this trial wrote last
 
     def save(self, state: Any, sweep: dict[str, Any], epoch: int) -> int:
@@ -76,11 +77,11 @@ class TrialCheckpoints:
         artifact_id = f"checkpoint-trial-{self.trial._trial_id}-epoch-{epoch}-{uuid.uuid4().hex}"
         try:
             self.store.write(artifact_id, io.BytesIO(data))
-        except OSError as error:
+        except Exception as error:  # a full disk, a read-only folder, a refused S3 request
             self._discard(artifact_id)
+            why = getattr(error, "strerror", None) or _short(error)
             raise CheckpointError(
-                f"checkpoint: cannot write to the artifact store {self.where}: "
-                f"{error.strerror or error}"
+                f"checkpoint: cannot write to the artifact store {self.where}: {why}"
             ) from None
         self.trial.set_user_attr(
             CHECKPOINT_ATTR,

@@ -16,7 +16,7 @@ from typing import Protocol
 import optuna
 from optuna.trial import TrialState
 
-from sweeper.artifact_location import artifact_dir, open_artifact_store, storage_url_of
+from sweeper.artifact_location import open_checkpoint_store, storage_url_of
 from sweeper.checkpoints import TrialCheckpoints
 from sweeper.config import StudyConfig
 from sweeper.context import TrialContext
@@ -112,11 +112,9 @@ class TrialRunner:
             raise
 
     def _checkpoints(self, trial: optuna.Trial) -> TrialCheckpoints:
-        """The trial's checkpoints, in the study's artifact directory."""
-        directory = artifact_dir(storage_url_of(trial), self.config.artifacts)
-        return TrialCheckpoints(
-            trial, open_artifact_store(directory), keep=self.config.checkpoints.keep
-        )
+        """The trial's checkpoints, in the study's artifact store."""
+        store = open_checkpoint_store(storage_url_of(trial), self.config.artifacts)
+        return TrialCheckpoints(trial, store, keep=self.config.checkpoints.keep)
 
     def _refuse_surplus(self, trial: optuna.Trial) -> None:
         """Fail at once if earlier trials already fill the target (two workers raced)."""

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -221,3 +222,71 @@ def test_a_corrupted_checkpoint_is_ignored_with_a_warning_and_training_restarts(
     retry = next(t for t in _trials(url, "toy") if t.state.name == "COMPLETE")
     assert "resumed_from" not in retry.user_attrs
     assert sorted(retry.intermediate_values) == list(range(1, 17))
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto's) on loopback, with one bucket, `ckpts`."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",
+    )  # fmt: skip
+    client.create_bucket(Bucket="ckpts")
+    yield endpoint
+    server.stop()
+
+
+def test_checkpoints_in_an_s3_store_resume_on_another_machine(
+    tmp_path: Path, s3_endpoint: str
+) -> None:
+    import boto3
+
+    study = _toy(tmp_path / "toy.yaml", tmp_path / "unused", epochs=16, delay=0.3)
+    data = yaml.safe_load(study.read_text())
+    data["artifacts"] = "s3://ckpts/sweeps/toy"
+    study.write_text(yaml.safe_dump(data))
+    url = f"sqlite:///{tmp_path / 'toy.db'}"
+    aws = {
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    env = {**cli_env(), **aws}
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+
+    def keys() -> list[str]:
+        listed = client.list_objects_v2(Bucket="ckpts", Prefix="sweeps/toy/")
+        return [item["Key"] for item in listed.get("Contents", [])]
+
+    assert run_cli("create", str(study), "--storage", url, env=env).returncode == 0
+    first = start_cli("worker", "--study", "toy", "--storage", url, "--silent", env=env)
+    try:
+        _wait(lambda: _checkpoint_epoch(url, "toy") >= 6, 300, "a checkpoint at epoch 6")
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    (key,) = keys()
+    assert key.startswith("sweeps/toy/checkpoint-")
+    epoch = _checkpoint_epoch(url, "toy")
+    time.sleep(4)  # past the heartbeat's grace period
+    cwd, other = _elsewhere(tmp_path)
+    second = subprocess.run(
+        [*_python_sweeper(), "worker", "--study", "toy", "--storage", url],
+        cwd=cwd, env={**other, **aws}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    retry = next(t for t in _trials(url, "toy") if t.state.name == "COMPLETE")
+    assert retry.user_attrs["resumed_from"] == {"trial": 0, "epoch": epoch}
+    assert sorted(retry.intermediate_values) == list(range(1, 17))
+    assert keys() == []  # deleted once the trial finished
