@@ -356,7 +356,8 @@ def follow(
                 if not alive:
                     break
                 time.sleep(POLL_S)
-            pool.wait()
+            # a stopped worker's trial checkpoints first (bounded by the grace period)
+            pool.wait(timeout_s=max(120.0, config.heartbeat.grace_period + 30.0))
             recover_orphans(
                 study, config.heartbeat.max_retry, grace_period=config.heartbeat.grace_period
             )
