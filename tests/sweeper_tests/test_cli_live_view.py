@@ -114,3 +114,18 @@ def test_quiet_in_a_terminal_and_a_pipe_get_plain_lines_only(tmp_path: Path) -> 
         "[1/2]",
         "[2/2]",
     ]
+
+
+def test_a_worker_in_a_terminal_shows_the_whole_study_live(tmp_path: Path) -> None:
+    study = write_study(tmp_path / "toy.yaml", n_trials=2, epochs=40, delay=0.25)
+    url = f"sqlite:///{tmp_path / 'worker.db'}"
+    assert run_cli("create", str(study), "--storage", url).returncode == 0
+    session = _in_terminal(tmp_path, "worker", "--study", "toy", "--storage", url)
+    try:
+        screen = _wait_for(session, r"nearest health limits", timeout=240)
+        assert "study toy: 0/2 finished" in screen or "study toy: 1/2 finished" in screen
+        done = _wait_for(session, r"EXITED \d+", timeout=300)
+        assert "EXITED 0" in done, done
+        assert "trial 1 COMPLETE" in done and "nearest health limits" not in done
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
