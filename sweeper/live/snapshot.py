@@ -26,6 +26,7 @@ from sweeper.trial_attrs import (
     PRUNE_REASON_ATTR,
     SERIES_ATTR,
     SIGNAL_ATTR_PREFIX,
+    TRIAL_NAME_ATTR,
     WORKER_ATTR,
 )
 
@@ -135,15 +136,15 @@ def _epoch(trial: optuna.trial.FrozenTrial) -> int | None:
 
 def running_trial(trial: optuna.trial.FrozenTrial, limits: tuple[Limit, ...]) -> RunningTrial:
     """A RUNNING trial as the board's row shows it."""
-    epoch = max(trial.intermediate_values) if trial.intermediate_values else None
+    values = trial.intermediate_values
     return RunningTrial(
         number=trial.number,
         worker=str(trial.user_attrs.get(WORKER_ATTR, "")),
         device=str(trial.user_attrs.get(DEVICE_ATTR, "")),
         epoch=_epoch(trial),
-        value=None if epoch is None else trial.intermediate_values[epoch],
+        value=values[max(values)] if values else None,
         nearest=nearest_limits(trial, limits),
-        name=str(trial.user_attrs.get("name", "")),
+        name=str(trial.user_attrs.get(TRIAL_NAME_ATTR, "")),
     )
 
 
