@@ -7,15 +7,17 @@ that bound calls raise `StorageUnavailable` at once, so a worker can stop with o
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -27,7 +29,15 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from storage.errors import StorageError, StorageFault
-from storage.urls import parse_storage_url, redact_text, redact_url, sqlite_path
+from storage.urls import is_grpc_url, parse_storage_url, redact_text, redact_url, sqlite_path
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from storage.grpc_client import ResilientGrpcStorage
+
+    #: What `open_storage` returns: a database, or `sweeper proxy` in front of one.
+    SweeperStorage: TypeAlias = "ResilientRDBStorage | ResilientGrpcStorage"
 
 SQLITE_BUSY_TIMEOUT_S = 60
 POSTGRES_CONNECT_TIMEOUT_S = 10
@@ -160,6 +170,10 @@ class ResilientRDBStorage(RDBStorage):
         except StorageFault:
             pass
 
+    def dispose(self) -> None:
+        """Close the engine's connections (a gRPC storage closes its channel)."""
+        self.engine.dispose()
+
 
 def _claim_waiting_trial(storage: RDBStorage, trial_id: int) -> bool:
     """Mark a WAITING trial RUNNING in one statement; False when another process took it first
@@ -219,14 +233,17 @@ for _name in _RETRIED:
     setattr(ResilientRDBStorage, _name, _retried(_name))
 
 
-def engine_kwargs_for(url: str) -> dict[str, Any]:
-    """SQLAlchemy engine settings shared by workers and the dashboard for this URL."""
+def engine_kwargs_for(url: str, pool_size: int | None = None) -> dict[str, Any]:
+    """SQLAlchemy engine settings shared by workers and the dashboard for this URL; with
+    `pool_size`, at most that many PostgreSQL connections (the proxy's bound)."""
     if parse_storage_url(url).get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    bound = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
     return {
         "pool_pre_ping": True,
         "pool_recycle": POSTGRES_POOL_RECYCLE_S,
         "connect_args": {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
+        **bound,
     }
 
 
@@ -250,6 +267,22 @@ def _prepare_sqlite(url: str, *, must_exist: bool) -> None:
         hint = " (read-only: SQLite must write the file and, for WAL, its directory)"
         kind = StorageFault if read_only or _is_fault(str(error)) else StorageError
         raise kind(f"storage: cannot open {path}: {error}{hint if read_only else ''}") from None
+
+
+@contextlib.contextmanager
+def _schema_lock(path: Path | None) -> Iterator[None]:
+    """Hold an exclusive flock on the SQLite file while Optuna creates or checks its schema:
+    two launchers opening a brand-new file at once otherwise both stamp alembic_version, and
+    one fails on its UNIQUE constraint. (flock and SQLite's own fcntl locks do not interact.)"""
+    if path is None or not path.exists():
+        yield
+        return
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def _is_fault(reason: str) -> bool:
@@ -281,21 +314,55 @@ def open_storage(
     max_retry: int | None = None,
     must_exist: bool = False,
     outage_s: float = STORAGE_OUTAGE_S,
-) -> ResilientRDBStorage:
+) -> SweeperStorage:
     """Connect to the storage at `url`; raise StorageError (password redacted) if it fails.
 
     With a heartbeat interval, trials of workers that stop beating for `grace_period` seconds
     are failed and re-queued with the same parameters (up to `max_retry` times). Storage calls
-    wait out an outage of up to `outage_s` seconds, then raise StorageUnavailable.
+    wait out an outage of up to `outage_s` seconds, then raise StorageUnavailable. A
+    grpc://HOST:PORT URL opens `sweeper proxy` (the database behind it must exist).
     """
+    if is_grpc_url(url):
+        parse_storage_url(url)
+        from storage.grpc_client import open_grpc_storage
+
+        return open_grpc_storage(
+            url,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            max_retry=max_retry,
+            outage_s=outage_s,
+        )
+    return open_database(
+        url,
+        heartbeat_interval=heartbeat_interval,
+        grace_period=grace_period,
+        max_retry=max_retry,
+        must_exist=must_exist,
+        outage_s=outage_s,
+    )
+
+
+def open_database(
+    url: str,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    max_retry: int | None = None,
+    must_exist: bool = False,
+    outage_s: float = STORAGE_OUTAGE_S,
+    pool_size: int | None = None,
+) -> ResilientRDBStorage:
+    """`open_storage` for a SQLite or PostgreSQL URL, optionally with a bounded pool."""
     parsed = parse_storage_url(url)
     _prepare_sqlite(url, must_exist=must_exist)
     for attempt in range(SCHEMA_RACE_ATTEMPTS):
         try:
-            storage = ResilientRDBStorage(
-                parsed.render_as_string(hide_password=False),
-                engine_kwargs=engine_kwargs_for(url),
-            )
+            with _schema_lock(sqlite_path(url)):
+                storage = ResilientRDBStorage(
+                    parsed.render_as_string(hide_password=False),
+                    engine_kwargs=engine_kwargs_for(url, pool_size),
+                )
             break
         except (SQLAlchemyError, optuna.exceptions.StorageInternalError, OSError) as error:
             reason = redact_text(str(getattr(error, "orig", None) or error), url).strip()

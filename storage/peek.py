@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy.exc import SQLAlchemyError
 
-from storage.urls import parse_storage_url, sqlite_path
+from storage.urls import is_grpc_url, parse_storage_url, sqlite_path
 
 __all__ = ["StudyPeek", "peek_study"]
 
@@ -30,7 +30,10 @@ class StudyPeek:
 
 def peek_study(url: str, name: str) -> StudyPeek | None:
     """The study's user attributes and COMPLETE + PRUNED trial count; None when the storage,
-    its tables or the study are not there, or the database cannot be read right now."""
+    its tables or the study are not there, or the database cannot be read right now (or sits
+    behind a gRPC proxy, which only Optuna's storage API reaches)."""
+    if is_grpc_url(url):
+        return None
     path = sqlite_path(url)
     if path is not None and not path.is_file():
         return None

@@ -13,7 +13,9 @@ from storage.errors import StorageError
 
 ENV_VAR = "SWEEPER_STORAGE"
 DEFAULT_URL = "sqlite:///sweeps.db"
-_SUPPORTED = ("sqlite", "postgresql")
+_SUPPORTED = ("sqlite", "postgresql", "grpc")
+#: `sweeper proxy`'s default port, and the one a grpc:// URL without a port means.
+GRPC_DEFAULT_PORT = 13000
 # user:password@ inside any URL-looking text, for scrubbing messages we did not write.
 _PASSWORD_IN_TEXT = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):(?P<pw>[^@\s]*)@")
 
@@ -33,8 +35,14 @@ def parse_storage_url(url: str) -> URL:
     if backend not in _SUPPORTED:
         raise StorageError(
             f"storage: unsupported database '{backend}' in '{redact_url(url)}' "
-            "(use sqlite:///FILE or postgresql://USER@HOST/DB)"
+            "(use sqlite:///FILE, postgresql://USER@HOST/DB or grpc://HOST:PORT)"
         )
+    if backend == "grpc":
+        if not parsed.host or parsed.database or parsed.username:
+            raise StorageError(
+                f"storage: a gRPC proxy URL is grpc://HOST:PORT, not '{redact_url(url)}'"
+            )
+        return parsed.set(port=parsed.port or GRPC_DEFAULT_PORT)
     if backend == "postgresql":
         if parsed.get_driver_name() not in ("psycopg", "psycopg2") or "+" not in parsed.drivername:
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -43,6 +51,17 @@ def parse_storage_url(url: str) -> URL:
     if backend == "sqlite" and not parsed.database:
         raise StorageError(f"storage: no database file in '{redact_url(url)}'")
     return parsed
+
+
+def is_grpc_url(url: str) -> bool:
+    """Whether the URL names a gRPC storage proxy (`sweeper proxy`) rather than a database."""
+    return url.split("://", 1)[0].lower() == "grpc"
+
+
+def grpc_address(url: str) -> tuple[str, int]:
+    """The proxy's host and port in a grpc://HOST[:PORT] URL (port 13000 when left out)."""
+    parsed = parse_storage_url(url)
+    return str(parsed.host), int(parsed.port or GRPC_DEFAULT_PORT)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -50,7 +50,8 @@ def artifact_dir(storage_url: str | None, configured: str | None = None) -> Path
     parsed = parse_storage_url(storage_url)
     if parsed.get_backend_name() == "sqlite":  # in-memory: nothing to sit next to
         return Path(DEFAULT_DIR_NAME)
-    name = f"{parsed.host or 'localhost'}-{parsed.port or 5432}-{parsed.database}"
+    database = "proxy" if parsed.get_backend_name() == "grpc" else parsed.database
+    name = f"{parsed.host or 'localhost'}-{parsed.port or 5432}-{database}"
     data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return data_home / "gnn-sweeper" / DEFAULT_DIR_NAME / re.sub(r"[^A-Za-z0-9._-]", "_", name)
 

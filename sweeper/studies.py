@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.storages import RDBStorage
+from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import TrialState
 
-from storage.engine import ResilientRDBStorage, open_storage
+from storage.engine import open_storage
 from sweeper.config import StudyConfig, first_difference, parse_config
 from sweeper.errors import SweeperError, did_you_mean
 from sweeper.optuna_log import apply_optuna_level
 from sweeper.pruners.factory import build_pruner
 from sweeper.samplers import build_sampler
 from sweeper.study_attrs import CONFIG_ATTR, TARGET_ATTR
+
+if TYPE_CHECKING:
+    from storage.engine import SweeperStorage
 from sweeper.trial_attrs import (
     BASE_PRUNER_RULE,
     PARAM_OVERRIDES_ATTR,
@@ -37,7 +40,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 apply_optuna_level()  # the CLI's choice, made before Optuna was loaded
 
 
-def study_exists(storage: RDBStorage, name: str) -> bool:
+def study_exists(storage: BaseStorage, name: str) -> bool:
     """Whether a study of this name is in the storage."""
     try:
         storage.get_study_id_from_name(name)
@@ -46,7 +49,7 @@ def study_exists(storage: RDBStorage, name: str) -> bool:
     return True
 
 
-def create_or_continue(storage: RDBStorage, config: StudyConfig) -> optuna.Study:
+def create_or_continue(storage: BaseStorage, config: StudyConfig) -> optuna.Study:
     """Create the study from its file, or continue it when it exists with the same file.
 
     A different file is refused with the first differing field; only the budget (`n_trials`,
@@ -86,7 +89,7 @@ def create_or_continue(storage: RDBStorage, config: StudyConfig) -> optuna.Study
     return study
 
 
-def _wait_for_stored_config(storage: RDBStorage, name: str, timeout_s: float = 30.0) -> None:
+def _wait_for_stored_config(storage: BaseStorage, name: str, timeout_s: float = 30.0) -> None:
     """A study another process created a moment ago gets its study file an instant later."""
     study_id = storage.get_study_id_from_name(name)
     end = time.monotonic() + timeout_s
@@ -105,7 +108,7 @@ def enqueue_trials(study: optuna.Study, config: StudyConfig, sets: list[dict[str
         study.enqueue_trial(params, user_attrs=user_attrs or None)
 
 
-def missing_study(storage: RDBStorage, name: str) -> str:
+def missing_study(storage: BaseStorage, name: str) -> str:
     """`study 'x' does not exist in sqlite:///sweeps.db (did you mean 'y'?)`: where we looked
     (password redacted) and the closest name there."""
     where = getattr(storage, "shown_url", None) or "this storage"
@@ -113,7 +116,7 @@ def missing_study(storage: RDBStorage, name: str) -> str:
     return f"study '{name}' does not exist in {where}{did_you_mean(name, known)}"
 
 
-def stored_config(storage: RDBStorage, name: str) -> StudyConfig:
+def stored_config(storage: BaseStorage, name: str) -> StudyConfig:
     """The study file kept inside a study created by this service."""
     if not study_exists(storage, name):
         raise SweeperError(missing_study(storage, name))
@@ -124,14 +127,14 @@ def stored_config(storage: RDBStorage, name: str) -> StudyConfig:
     return parse_config(attrs[CONFIG_ATTR])
 
 
-def load_study(storage: RDBStorage, name: str) -> tuple[optuna.Study, StudyConfig]:
+def load_study(storage: BaseStorage, name: str) -> tuple[optuna.Study, StudyConfig]:
     """Reopen a study with the sampler and pruner of its stored file (a seeded sampler draws
     each trial from a stream of its own, whichever process runs it: see `sweeper.samplers`)."""
     config = stored_config(storage, name)
     return _load(storage, name, config), config
 
 
-def _load(storage: RDBStorage, name: str, config: StudyConfig) -> optuna.Study:
+def _load(storage: BaseStorage, name: str, config: StudyConfig) -> optuna.Study:
     return optuna.load_study(
         study_name=name,
         storage=storage,
@@ -140,7 +143,7 @@ def _load(storage: RDBStorage, name: str, config: StudyConfig) -> optuna.Study:
     )
 
 
-def open_study(url: str, name: str) -> tuple[ResilientRDBStorage, optuna.Study, StudyConfig]:
+def open_study(url: str, name: str) -> tuple[SweeperStorage, optuna.Study, StudyConfig]:
     """Open the storage at `url` (it must exist) and the study `name` in it, to run its trials:
     the sampler, pruner, heartbeat and outage bound of the study's stored file.
 
@@ -152,11 +155,11 @@ def open_study(url: str, name: str) -> tuple[ResilientRDBStorage, optuna.Study, 
         use_study_heartbeat(storage, config)
         return storage, _load(storage, name, config), config
     except BaseException:
-        storage.engine.dispose()
+        storage.dispose()
         raise
 
 
-def use_study_heartbeat(storage: ResilientRDBStorage, config: StudyConfig) -> None:
+def use_study_heartbeat(storage: SweeperStorage, config: StudyConfig) -> None:
     """Give the storage the study file's heartbeat settings and storage-outage bound."""
     heartbeat = config.heartbeat
     storage.set_heartbeat(

@@ -16,7 +16,7 @@ import typer
 
 from storage.errors import StorageError, StorageFault
 from storage.urls import redact_text
-from sweeper.cli import browse, doctor, inspect, logs, manage, root, run, trial
+from sweeper.cli import browse, doctor, inspect, logs, manage, proxy, root, run, trial
 from sweeper.cli.output import stderr
 from sweeper.errors import StudyStopped, SweeperError
 from sweeper.exit_codes import ExitCode
@@ -35,6 +35,7 @@ doctor.register(app)
 trial.register(app)
 manage.register(app)
 browse.register(app)
+proxy.register(app)
 
 
 def _one_line(text: str) -> str:

@@ -120,7 +120,7 @@ def annotate_all(storage: optuna.storages.BaseStorage, done: dict[str, int] | No
     for frozen in storage.get_all_studies():
         if CONFIG_ATTR not in frozen.user_attrs:
             continue
-        study, config = load_study(storage, frozen.study_name)  # type: ignore[arg-type]
+        study, config = load_study(storage, frozen.study_name)
         finished = len(study.get_trials(deepcopy=False, states=FINISHED))
         if finished == 0 or done.get(frozen.study_name) == finished:
             continue

@@ -21,7 +21,7 @@ from sweeper.errors import SweeperError
 from sweeper.studies import CONFIG_ATTR
 
 if TYPE_CHECKING:
-    from optuna.storages import RDBStorage
+    from optuna.storages import BaseStorage
 
 
 def is_loopback(host: str) -> bool:
@@ -44,7 +44,7 @@ def public_host_warning(host: str) -> str | None:
     )
 
 
-def stored_artifact_dirs(storage: RDBStorage, storage_url: str) -> set[Path]:
+def stored_artifact_dirs(storage: BaseStorage, storage_url: str) -> set[Path]:
     """The artifact directories the storage's sweeper studies upload to."""
     dirs: set[Path] = set()
     for study in storage.get_all_studies():
@@ -56,7 +56,7 @@ def stored_artifact_dirs(storage: RDBStorage, storage_url: str) -> set[Path]:
 
 
 def choose_artifact_dir(
-    storage: RDBStorage, storage_url: str, flag: Path | None
+    storage: BaseStorage, storage_url: str, flag: Path | None
 ) -> tuple[Path, str | None]:
     """`--artifacts`, else the one directory the studies use, else the default for the URL;
     with a note when studies disagree."""
@@ -88,7 +88,7 @@ class _QuietHandler(WSGIRequestHandler):
         """Stay silent per request; the terminal shows only the address and problems."""
 
 
-def dashboard_app(storage: RDBStorage, artifacts: Path) -> Any:
+def dashboard_app(storage: BaseStorage, artifacts: Path) -> Any:
     """optuna-dashboard's WSGI app on `storage`, with a file-system artifact store."""
     from optuna_dashboard import wsgi
 
@@ -106,7 +106,7 @@ def bind(app: Any, host: str, port: int) -> WSGIServer:
         raise SweeperError(f"--port {port}: cannot listen on {host}: {error.strerror}") from None
 
 
-def open_dashboard_storage(storage_url: str) -> RDBStorage:
+def open_dashboard_storage(storage_url: str) -> BaseStorage:
     """The storage with the workers' engine settings (WAL, busy timeout, pool); must exist."""
     return open_storage(storage_url, must_exist=True)
 

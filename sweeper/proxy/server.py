@@ -1,0 +1,79 @@
+"""Serve Optuna's gRPC storage proxy in front of one database.
+
+The proxy holds a bounded pool of database connections (however many workers connect), turns
+the workers' heartbeat attribute into the database's heartbeat rows, and runs the stale-trial
+reaper, so a killed worker's trial is re-queued as it is on the database directly.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+import optuna
+from optuna.storages._grpc.auto_generated import api_pb2, api_pb2_grpc
+from optuna.storages._grpc.servicer import OptunaStorageProxyService
+
+from storage.engine import ResilientRDBStorage, open_database
+from storage.grpc_client import HEARTBEAT_ATTR
+from storage.urls import is_grpc_url
+from sweeper.errors import SweeperError
+from sweeper.proxy.reaper import StaleTrialReaper
+
+#: Threads answering calls; each holds at most one database connection at a time.
+PROXY_THREADS = 8
+#: Database connections of the proxy, shared by its threads and the stale-trial reaper.
+PROXY_CONNECTIONS = PROXY_THREADS
+
+
+class HeartbeatProxyService(OptunaStorageProxyService):
+    """Optuna's proxy service, except that a beat (the trial system attribute HEARTBEAT_ATTR)
+    is written as the database's heartbeat row and never stored as an attribute."""
+
+    def __init__(self, storage: optuna.storages.BaseStorage, database: ResilientRDBStorage):
+        super().__init__(storage)
+        self._database = database
+
+    def SetTrialSystemAttribute(  # noqa: N802 (the gRPC method's name)
+        self, request: api_pb2.SetTrialSystemAttributeRequest, context: grpc.ServicerContext
+    ) -> api_pb2.SetTrialSystemAttributeReply:
+        if request.key == HEARTBEAT_ATTR:
+            self._database.record_heartbeat(request.trial_id)
+            return api_pb2.SetTrialSystemAttributeReply()
+        return super().SetTrialSystemAttribute(request, context)
+
+
+class StorageProxy:
+    """A started proxy: `port` is the one bound (0 asks for any free port); `stop()` ends it."""
+
+    def __init__(self, storage_url: str, host: str, port: int) -> None:
+        if is_grpc_url(storage_url):
+            raise SweeperError("proxy: --storage must be a database, not another proxy")
+        self.database = open_database(storage_url, must_exist=True, pool_size=PROXY_CONNECTIONS)
+        # The reaper sets the heartbeat settings it checks; nothing else reads them here.
+        self.reaper = StaleTrialReaper(self.database)
+        cached = optuna.storages.get_storage(self.database)  # Optuna's in-process trial cache
+        self.server: Any = grpc.server(ThreadPoolExecutor(max_workers=PROXY_THREADS))
+        api_pb2_grpc.add_StorageServiceServicer_to_server(
+            HeartbeatProxyService(cached, self.database), self.server
+        )
+        try:
+            self.port = int(self.server.add_insecure_port(f"{host}:{port}"))
+        except RuntimeError:
+            self.port = 0
+        if self.port == 0:
+            self.database.dispose()
+            raise SweeperError(f"--port {port}: cannot listen on {host} (in use or not an address)")
+        self.server.start()
+        self.reaper.start()
+
+    def wait(self) -> None:
+        """Serve until stopped (Ctrl-C, SIGTERM or `stop()`)."""
+        self.server.wait_for_termination()
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        """Finish the calls in flight (up to `grace_s` seconds), then close the database."""
+        self.reaper.stopped.set()
+        self.server.stop(grace_s).wait()
+        self.database.dispose()
