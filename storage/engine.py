@@ -7,14 +7,12 @@ that bound calls raise `StorageUnavailable` at once, so a worker can stop with o
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import functools
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -269,20 +267,12 @@ def _prepare_sqlite(url: str, *, must_exist: bool) -> None:
         raise kind(f"storage: cannot open {path}: {error}{hint if read_only else ''}") from None
 
 
-@contextlib.contextmanager
-def _schema_lock(path: Path | None) -> Iterator[None]:
-    """Hold an exclusive flock on the SQLite file while Optuna creates or checks its schema:
-    two launchers opening a brand-new file at once otherwise both stamp alembic_version, and
-    one fails on its UNIQUE constraint. (flock and SQLite's own fcntl locks do not interact.)"""
-    if path is None or not path.exists():
-        yield
-        return
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)  # closing releases the lock
+def _lost_schema_race(reason: str) -> bool:
+    """Whether opening failed only because another process created the schema meanwhile."""
+    return "already exists" in reason or (
+        ("UNIQUE constraint failed" in reason or "duplicate key" in reason)
+        and ("alembic_version" in reason or "version_info" in reason)
+    )
 
 
 def _is_fault(reason: str) -> bool:
@@ -358,18 +348,19 @@ def open_database(
     _prepare_sqlite(url, must_exist=must_exist)
     for attempt in range(SCHEMA_RACE_ATTEMPTS):
         try:
-            with _schema_lock(sqlite_path(url)):
-                storage = ResilientRDBStorage(
-                    parsed.render_as_string(hide_password=False),
-                    engine_kwargs=engine_kwargs_for(url, pool_size),
-                )
+            storage = ResilientRDBStorage(
+                parsed.render_as_string(hide_password=False),
+                engine_kwargs=engine_kwargs_for(url, pool_size),
+            )
             break
         except (SQLAlchemyError, optuna.exceptions.StorageInternalError, OSError) as error:
             reason = redact_text(str(getattr(error, "orig", None) or error), url).strip()
             reason = reason.splitlines()[0] if reason else type(error).__name__
-            # Two processes opening a brand-new database both create Optuna's tables; the
-            # loser sees "already exists" and only has to open it again.
-            if "already exists" in reason and attempt + 1 < SCHEMA_RACE_ATTEMPTS:
+            # Two processes opening a brand-new database both create Optuna's tables and stamp
+            # its schema version; the loser sees "already exists" or the stamp's unique key
+            # (SQLite: "UNIQUE constraint failed: alembic_version.version_num") and only has to
+            # open it again.
+            if _lost_schema_race(reason) and attempt + 1 < SCHEMA_RACE_ATTEMPTS:
                 time.sleep(0.2 * (attempt + 1))
                 continue
             kind = StorageError if _is_wrong_address(reason) else StorageFault

@@ -50,11 +50,14 @@ class StorageProxy:
     def __init__(self, storage_url: str, host: str, port: int) -> None:
         if is_grpc_url(storage_url):
             raise SweeperError("proxy: --storage must be a database, not another proxy")
-        self.database = open_database(storage_url, must_exist=True, pool_size=PROXY_CONNECTIONS)
+        self.database = open_database(storage_url, pool_size=PROXY_CONNECTIONS)
         # The reaper sets the heartbeat settings it checks; nothing else reads them here.
         self.reaper = StaleTrialReaper(self.database)
         cached = optuna.storages.get_storage(self.database)  # Optuna's in-process trial cache
-        self.server: Any = grpc.server(ThreadPoolExecutor(max_workers=PROXY_THREADS))
+        self.server: Any = grpc.server(
+            ThreadPoolExecutor(max_workers=PROXY_THREADS),
+            options=[("grpc.so_reuseport", 0)],  # a second proxy on a taken port must fail
+        )
         api_pb2_grpc.add_StorageServiceServicer_to_server(
             HeartbeatProxyService(cached, self.database), self.server
         )
