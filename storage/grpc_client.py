@@ -9,13 +9,19 @@ period. A plain Optuna proxy would store the attribute and re-queue nothing.
 
 from __future__ import annotations
 
+import os
+
+# gRPC's C core prints its own lines (a taken port, a lost connection) on stderr; these commands
+# say what happened in one line of their own. GRPC_VERBOSITY set by the user still wins.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
 import functools
 import time
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import grpc
+import grpc  # noqa: E402 (after its log level is chosen)
 import optuna
 from optuna.storages import GrpcStorageProxy, RetryHeartbeatStaleTrialCallback
 from optuna.storages._heartbeat import BaseHeartbeat

@@ -7,10 +7,16 @@ reaper, so a killed worker's trial is re-queued as it is on the database directl
 
 from __future__ import annotations
 
+import os
+
+# gRPC's C core prints its own lines (a taken port, a lost connection) on stderr; these commands
+# say what happened in one line of their own. GRPC_VERBOSITY set by the user still wins.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import grpc
+import grpc  # noqa: E402 (after its log level is chosen)
 import optuna
 from optuna.storages._grpc.auto_generated import api_pb2, api_pb2_grpc
 from optuna.storages._grpc.servicer import OptunaStorageProxyService

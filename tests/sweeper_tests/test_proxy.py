@@ -176,7 +176,6 @@ def test_a_malformed_proxy_url_is_bad_input(url: str) -> None:
 
 
 def test_the_proxy_warns_off_loopback_and_refuses_a_taken_port(sqlite_url: str) -> None:
-    assert run_cli("status", "--storage", sqlite_url).returncode == 0  # creates the file
     with running_proxy(sqlite_url) as (proxy_url, _):
         taken = proxy_url.rsplit(":", 1)[1]
         again = run_cli("proxy", "--storage", sqlite_url, "--port", taken, timeout=60)
