@@ -63,7 +63,7 @@ def test_the_compose_file_is_valid_against_the_compose_specification(
     validator_class.check_schema(schema)
     errors = sorted(validator_class(schema).iter_errors(compose), key=lambda e: e.path)
     assert [f"{list(e.path)}: {e.message}" for e in errors] == []
-    assert set(compose["services"]) == {"postgres", "dashboard", "worker"}
+    assert set(compose["services"]) == {"postgres", "proxy", "dashboard", "worker"}
 
 
 def test_a_wrong_compose_file_is_caught_by_the_schema(compose: dict[str, Any]) -> None:
@@ -82,9 +82,21 @@ def test_postgres_keeps_its_data_in_a_named_volume_and_has_a_healthcheck(
     assert named == ["pgdata"] and "pgdata" in compose["volumes"]
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert "ports" not in postgres  # reachable by the other services only
+    assert compose["services"]["proxy"]["depends_on"]["postgres"]["condition"] == (
+        "service_healthy"
+    )
     for service in ("dashboard", "worker"):
         depends = compose["services"][service]["depends_on"]
-        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["proxy"]["condition"] == "service_healthy"
+
+
+def test_only_the_proxy_talks_to_the_database(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["proxy"]["environment"]["SWEEPER_STORAGE"].startswith("postgresql://")
+    assert "ports" not in services["proxy"]  # inside the compose network only
+    port = services["proxy"]["command"][services["proxy"]["command"].index("--port") + 1]
+    for name in ("dashboard", "worker"):
+        assert services[name]["environment"]["SWEEPER_STORAGE"] == f"grpc://proxy:{port}"
 
 
 def test_the_dashboard_is_published_on_loopback_only(compose: dict[str, Any]) -> None:
@@ -115,7 +127,7 @@ def test_the_image_runs_sweeper_and_every_service_command_is_a_real_sweeper_comm
     assert 'ENTRYPOINT ["sweeper"]' in dockerfile
     assert "torch==${TORCH_VERSION}" in dockerfile and "ARG TORCH_VERSION=2.13.0" in dockerfile
     root = typer.main.get_command(app)
-    for name in ("dashboard", "worker"):
+    for name in ("proxy", "dashboard", "worker"):
         service = compose["services"][name]
         assert service["build"] == "." and (REPO / "Dockerfile").is_file()
         command, *args = service["command"]
@@ -123,4 +135,6 @@ def test_the_image_runs_sweeper_and_every_service_command_is_a_real_sweeper_comm
         assert sub is not None, f"{name}: 'sweeper {command}' is not a command"
         context = sub.make_context(f"sweeper {command}", list(args))  # parses, never runs
         assert context.params, name
-        assert service["environment"]["SWEEPER_STORAGE"].startswith("postgresql://sweeper:")
+        assert service["environment"]["SWEEPER_STORAGE"].startswith(
+            ("postgresql://sweeper:", "grpc://proxy:")
+        )
