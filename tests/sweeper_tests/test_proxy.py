@@ -29,6 +29,7 @@ from tests.sweeper_tests.fault_support import (
     wait_until,
     write_study,
 )
+from tests.sweeper_tests.user_objectives import write_study_for
 
 INTERVAL_S, GRACE_S = 1, 3
 _LISTENING = re.compile(r"storage proxy on grpc://(?P<host>[^ ]+):(?P<port>\d+) ")
@@ -86,9 +87,7 @@ def test_a_study_runs_through_the_proxy_and_reads_back_from_the_database(
         assert HEARTBEAT_ATTR not in trial.system_attrs  # beats are heartbeat rows, not attrs
 
 
-def test_a_killed_workers_trial_is_requeued_by_the_proxy(
-    storage_url: str, tmp_path: Path
-) -> None:
+def test_a_killed_workers_trial_is_requeued_by_the_proxy(storage_url: str, tmp_path: Path) -> None:
     _create(storage_url, tmp_path, n_trials=3, epochs=40, delay=0.25)  # 10 s trials
     with running_proxy(storage_url) as (proxy_url, _):
         victim = start_cli("worker", "--study", "toy", "--storage", proxy_url)
@@ -192,3 +191,22 @@ def test_the_proxy_warns_off_loopback_and_refuses_a_taken_port(sqlite_url: str) 
         _, err = public.communicate(timeout=30)
     assert "warning: --host 0.0.0.0 is not a loopback address" in err
     assert public.returncode == 0
+
+
+def test_the_failure_budget_stops_a_study_through_the_proxy(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    data_file = tmp_path / "edges.csv"
+    study_file = write_study_for(
+        tmp_path / "s.yaml", "needs_data_file", 4, study="budget", low=-1.0,
+        params={"data_file": str(data_file)},
+        failures={"max_consecutive": 3, "max_total": None},
+    )  # fmt: skip
+    with running_proxy(postgres_url) as (proxy_url, _):
+        launched = run_cli("launch", str(study_file), "--storage", proxy_url, "--workers", "2")
+        assert launched.returncode == 4, (launched.stdout, launched.stderr)
+        (line,) = launched.stderr.strip().splitlines()
+        assert line.startswith("error: study budget stopped: ")
+        assert "trials in a row failed (SweeperError: dataset:" in line
+        status = run_cli("status", "--study", "budget", "--storage", proxy_url, "--json")
+        assert json.loads(status.stdout)["stopped"]["rule"] == "max_consecutive"
