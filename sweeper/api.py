@@ -40,7 +40,10 @@ class TrialContext(Protocol):
     """The study's metric: the name of the value `report` takes (`hits@20`, `val_mse`)."""
     direction: str
     """`maximize` or `minimize`."""
-    monitor: HealthMonitor
+
+    @property
+    def monitor(self) -> HealthMonitor:
+        """The health monitor the training loop feeds (built, with torch, on first use)."""
 
     def set_attr(self, key: str, value: Any) -> None:
         """Store a user attribute on the trial (shown by `sweeper status` and the dashboard)."""

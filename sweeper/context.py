@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import optuna
 
+from sweeper.health.series import HealthSeries
 from sweeper.health.sync import HealthSync
 from sweeper.trial_reporting import VALUE_SIGNAL, prune_trial, report_epoch
 
@@ -52,6 +53,7 @@ class TrialContext:
         metric: str = "value",
         direction: str = "maximize",
         monitor: HealthMonitor | None = None,
+        new_monitor: Callable[[], HealthMonitor] | None = None,
         health_sync_s: float = 0.0,
         checkpoints: Callable[[], TrialCheckpoints] | None = None,
         stop: StopControl | None = None,
@@ -61,11 +63,11 @@ class TrialContext:
         self.device = device
         self.metric = metric
         self.direction = direction
-        if monitor is None:
-            from sweeper.health.monitor import HealthMonitor  # torch: only where trials run
-
-            monitor = HealthMonitor()
-        self.monitor = monitor
+        # The monitor (and torch with it) is built when the objective first feeds it: an
+        # objective that never touches `ctx.monitor` runs without importing torch.
+        self._monitor = monitor
+        self._new_monitor = new_monitor
+        self._unwatched = HealthSeries()  # the series until a monitor exists
         self.health_sync = HealthSync(health_sync_s, skip=(VALUE_SIGNAL,))
         #: The first shadow-mode verdict's message (`pruner.health.mode: shadow`), else None.
         self.would_prune: str | None = None
@@ -81,6 +83,31 @@ class TrialContext:
         self.stop_grace_s = stop_grace_s
         #: Bytes of the last checkpoint written (0: none yet).
         self.checkpoint_bytes = 0
+
+    @property
+    def monitor(self) -> HealthMonitor:
+        """The health monitor the training loop feeds (built, with torch, on first use)."""
+        if self._monitor is None:
+            if self._new_monitor is not None:
+                self._monitor = self._new_monitor()
+            else:
+                from sweeper.health.monitor import HealthMonitor  # torch: only where trials run
+
+                self._monitor = HealthMonitor()
+            self._monitor.series = self._unwatched  # epochs reported before it was fed
+        return self._monitor
+
+    @property
+    def health_series(self) -> HealthSeries:
+        """The trial's health series so far (empty epochs only, if nothing was watched)."""
+        return self._unwatched if self._monitor is None else self._monitor.series
+
+    def end_health_epoch(self, epoch: int) -> None:
+        """Close the monitor's epoch into the series (an unwatched epoch has no signals)."""
+        if self._monitor is None:
+            self._unwatched.record(epoch, {})
+        else:
+            self._monitor.end_epoch(epoch)
 
     def set_attr(self, key: str, value: Any) -> None:
         """Store a user attribute on the trial (shown by `sweeper status` and the dashboard)."""
@@ -98,7 +125,7 @@ class TrialContext:
 
     def flush_health(self) -> None:
         """Write health values not yet in the storage (workers throttle writes; call at the end)."""
-        self.health_sync.flush(self.trial, self.monitor.series)
+        self.health_sync.flush(self.trial, self.health_series)
 
     def check_health(self, epoch: int) -> None:
         """Record this epoch's health without a metric value; prunes when a health rule fires."""

@@ -38,6 +38,14 @@ class ReportingContext(TrialContext, Protocol):
     """The objective's context plus what reporting keeps between epochs (`sweeper.context`)."""
 
     health_sync: HealthSync
+
+    @property
+    def health_series(self) -> HealthSeries:
+        """The trial's health series so far."""
+
+    def end_health_epoch(self, epoch: int) -> None:
+        """Close the monitor's epoch into `health_series`."""
+
     would_prune: str | None
     """The first shadow-mode verdict's message (`pruner.health.mode: shadow`), else None."""
     judged_live_marked: bool
@@ -51,8 +59,8 @@ def report_epoch(ctx: ReportingContext, epoch: int, value: float | None) -> None
     when a health rule fires or, after a value is reported, when the base pruner says so.
     """
     trial = ctx.trial
-    ctx.monitor.end_epoch(epoch)
-    series = ctx.monitor.series
+    ctx.end_health_epoch(epoch)
+    series = ctx.health_series
     if value is not None:
         value = float(value)
         series.record(epoch, {VALUE_SIGNAL: value})
@@ -93,7 +101,7 @@ def prune_trial(ctx: ReportingContext, epoch: int, reason: str) -> NoReturn:
     """Prune for a reason the objective found itself (`rule: detail`, e.g. a non-finite loss
     while the health rules are off) the way a health rule prunes: the epoch's health is written,
     a stand-in value is reported at `epoch` and the reason is stored."""
-    series = ctx.monitor.series
+    series = ctx.health_series
     ctx.health_sync.flush(ctx.trial, series)
     pruner = ctx.trial.study.pruner
     infeasible = isinstance(pruner, HealthPruner) and _infeasible(pruner)

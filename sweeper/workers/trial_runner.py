@@ -11,7 +11,7 @@ import math
 import os
 import socket
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import optuna
 from optuna.trial import TrialState
@@ -26,6 +26,9 @@ from sweeper.search_space import suggest_params
 from sweeper.studies import FINISHED, target_of
 from sweeper.trial_attrs import DEVICE_ATTR, FAIL_REASON_ATTR, WORKER_ATTR
 from sweeper.workers.stopping import StopSignals
+
+if TYPE_CHECKING:
+    from sweeper.health.monitor import HealthMonitor
 
 FAIL_REASON_MAX_CHARS = 2_000
 #: Health attributes reach the storage at most this often (and always when the trial ends).
@@ -70,21 +73,25 @@ class TrialRunner:
         self.upload_health = upload_health
         self.current_number: int | None = None
 
+    def _new_monitor(self) -> HealthMonitor:
+        """The monitor the study's rules need; imports torch, so only once a trial feeds it."""
+        from sweeper.health.monitor import HealthMonitor
+
+        return HealthMonitor.for_rules(self.config.pruner.health)
+
     def __call__(self, trial: optuna.Trial) -> float:
         self.current_number = trial.number
         trial.set_user_attr(WORKER_ATTR, worker_id())
         trial.set_user_attr(DEVICE_ATTR, self.device)
         self._refuse_surplus(trial)
         try:
-            from sweeper.health.monitor import HealthMonitor  # torch: only where trials run
-
             params = suggest_params(trial, self.config)
             context = TrialContext(
                 trial,
                 device=self.torch_device,
                 metric=self.config.metric,
                 direction=self.config.direction,
-                monitor=HealthMonitor.for_rules(self.config.pruner.health),
+                new_monitor=self._new_monitor,
                 health_sync_s=HEALTH_SYNC_S,
                 checkpoints=lambda: self._checkpoints(trial),
                 stop=self.stop,
@@ -101,7 +108,7 @@ class TrialRunner:
                 self.stop.end_trial()
                 context.flush_health()
                 if self.upload_health is not None:
-                    self.upload_health(trial, context.monitor.series, self.config.artifacts)
+                    self.upload_health(trial, context.health_series, self.config.artifacts)
             context.finish_checkpoints()
             return value
         except optuna.TrialPruned:
