@@ -354,7 +354,15 @@ def open_database(
             )
             break
         except (SQLAlchemyError, optuna.exceptions.StorageInternalError, OSError) as error:
-            reason = redact_text(str(getattr(error, "orig", None) or error), url).strip()
+            # Optuna's StorageInternalError says only "an exception is raised during the
+            # commit"; the database's own words (`too many clients already`) are its cause.
+            cause = (
+                error.__cause__
+                if isinstance(error, optuna.exceptions.StorageInternalError)
+                else None
+            )
+            shown = cause if cause is not None else error
+            reason = redact_text(str(getattr(shown, "orig", None) or shown), url).strip()
             reason = reason.splitlines()[0] if reason else type(error).__name__
             # Two processes opening a brand-new database both create Optuna's tables and stamp
             # its schema version; the loser sees "already exists" or the stamp's unique key
