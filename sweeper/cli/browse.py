@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,10 @@ from sweeper.cli.options import StorageOption
 from sweeper.cli.output import stderr, stdout
 from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name, study_name
 from sweeper.errors import SweeperError
+from sweeper.exit_codes import ExitCode
+
+#: Seconds a stopping dashboard waits for an annotation refresh in flight.
+ANNOTATOR_STOP_S = 5.0
 
 
 @contextmanager
@@ -85,6 +91,13 @@ def dashboard_command(
     finally:
         annotator.stopped.set()
         server.server_close()
+    annotator.join(timeout=ANNOTATOR_STOP_S)
+    if annotator.is_alive():
+        # A refresh in flight may sit in SQLite's busy wait; exiting through the interpreter's
+        # shutdown would wait for it (up to the busy timeout). Nothing is left to write.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(ExitCode.OK)
 
 
 def report_command(
