@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from storage.urls import redact_url, resolve_storage_url
-from sweeper.cli.options import StorageOption
+from sweeper.cli.options import HostOption, PortOption, StorageOption
 from sweeper.cli.output import stderr, stdout
 from sweeper.cli.study_name import StudyArgument, StudyFlag, required_study_name, study_name
 from sweeper.errors import SweeperError
@@ -37,12 +37,8 @@ def dashboard_command(
     name: StudyArgument = None,
     study: StudyFlag = None,
     storage: StorageOption = None,
-    host: Annotated[
-        str, typer.Option("--host", help="Address to bind (loopback unless you mean it).")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")
-    ] = 8080,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8080,
     artifacts: Annotated[
         Path | None,
         typer.Option("--artifacts", help="Artifact directory (default: where workers upload)."),

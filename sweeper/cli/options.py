@@ -13,3 +13,9 @@ StorageOption = Annotated[
     ),
 ]
 StudyOption = Annotated[str, typer.Option("--study", help="Study name.")]
+HostOption = Annotated[
+    str, typer.Option("--host", help="Address to bind (loopback unless you mean it).")
+]
+PortOption = Annotated[
+    int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")
+]

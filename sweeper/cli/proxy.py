@@ -5,23 +5,18 @@ from __future__ import annotations
 import signal
 import sys
 from types import FrameType
-from typing import Annotated
 
 import typer
 
 from storage.urls import GRPC_DEFAULT_PORT, redact_url, resolve_storage_url
-from sweeper.cli.options import StorageOption
+from sweeper.cli.options import HostOption, PortOption, StorageOption
 from sweeper.cli.output import stderr, stdout
 
 
 def proxy_command(
     storage: StorageOption = None,
-    host: Annotated[
-        str, typer.Option("--host", help="Address to bind (loopback unless you mean it).")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")
-    ] = GRPC_DEFAULT_PORT,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = GRPC_DEFAULT_PORT,
 ) -> None:
     """Serve the storage to workers over gRPC: they pass --storage grpc://HOST:PORT, and the
     database sees only this proxy's few connections however many workers there are."""
