@@ -81,7 +81,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> floa
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
-def _is_surplus(trial: FrozenTrial) -> bool:
+def is_surplus(trial: FrozenTrial) -> bool:
     """A trial refused at start because earlier trials already filled the target (never ran)."""
     return str(trial.user_attrs.get("fail_reason", "")).startswith("surplus")
 
@@ -125,7 +125,7 @@ def assert_study_intact(
     assert_consistent(trials, before)
     retried = {(t.system_attrs.get("retry_history") or [None])[-1] for t in trials}
     for trial in trials:
-        if trial.state == TrialState.FAIL and not _is_surplus(trial):
+        if trial.state == TrialState.FAIL and not is_surplus(trial):
             assert trial.number in retried, f"failed trial {trial.number} was never retried"
     return trials
 

@@ -24,6 +24,7 @@ from storage.grpc_client import HEARTBEAT_ATTR
 from tests.conftest import PG_ADMIN_DSN, cli_env, run_cli, start_cli
 from tests.sweeper_tests.fault_support import (
     assert_study_intact,
+    is_surplus,
     load_trials,
     snapshot,
     wait_until,
@@ -82,7 +83,8 @@ def test_a_study_runs_through_the_proxy_and_reads_back_from_the_database(
         assert shown.returncode == 0 and "lr" in shown.stdout, shown.stderr
 
     trials = assert_study_intact(storage_url, 4)  # the database itself, without the proxy
-    for trial in trials:
+    # Two workers that both ask for the last trial leave one surplus trial that never ran.
+    for trial in (t for t in trials if not is_surplus(t)):
         assert "worker" in trial.user_attrs and trial.intermediate_values
         assert HEARTBEAT_ATTR not in trial.system_attrs  # beats are heartbeat rows, not attrs
 
