@@ -71,7 +71,9 @@ time per trial, serialised), so the windows after big fills can still carry that
 
 from __future__ import annotations
 
+import argparse
 import collections
+import dataclasses
 import json
 import math
 import os
@@ -1055,9 +1057,20 @@ def main() -> None:
         "fleet of its own on a database filled before its workers start (fresh)",
     )  # fmt: skip
     parser.add_argument("--growth-only", action="store_true", help="skip the fleet rows")
+    parser.add_argument(
+        "--rows-only", action="store_true",
+        help="skip the growth series and the sampler-alone timing (fleet rows only)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=_int_list, default=None,
+        help="fleet sizes of the rows, e.g. 64 or 32,64 (default: the mode's)",
+    )  # fmt: skip
+    parser.add_argument("--path", choices=("direct", "proxy"), default=None, help="one path only")
+    parser.add_argument("--sampler", choices=("random", "tpe"), default=None, help="one sampler")
     args = parser.parse_args()
     mode_name = "smoke" if args.smoke else "quick" if args.quick else "full"
-    mode = MODES[mode_name]
+    mode = _selected(MODES[mode_name], args)
+    paths = (args.path,) if args.path else ("direct", "proxy")
     signal.signal(signal.SIGTERM, _interrupt)
     began = time.time()
     commit = source_commit()
@@ -1068,7 +1081,7 @@ def main() -> None:
     stop_gap = TPE_STOP_FACTOR * GAP_BUDGET_SHARE * EPOCHS * mode.epoch_s
     try:
         for sampler in mode.samplers if not args.growth_only else ():
-            for path in ("direct", "proxy"):
+            for path in paths:
                 for workers in mode.workers:
                     grows = (
                         mode.growth_on_row and path == "proxy" and workers == mode.growth_workers
@@ -1113,6 +1126,31 @@ def main() -> None:
     print_tables(result)
     if args.json:
         print(json_line(result))
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    """`8,16` as (8, 16), for --workers."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"fleet sizes must be >= 1: {text!r}")
+    return sizes
+
+
+def _selected(mode: Mode, args: argparse.Namespace) -> Mode:
+    """The mode narrowed to the rows the flags ask for (one fleet size, path or sampler, for
+    measuring one change without the full 30-minute run)."""
+    changes: dict[str, Any] = {}
+    if args.workers:
+        changes["workers"] = args.workers
+    if args.sampler:
+        changes["samplers"] = (args.sampler,)
+        changes["growth_samplers"] = tuple(s for s in mode.growth_samplers if s == args.sampler)
+    if args.rows_only:
+        changes.update(growth_samplers=(), alone_sizes=(), growth_on_row=False)
+    return dataclasses.replace(mode, **changes)
 
 
 def run_guarded(fleet: FleetRun) -> FleetRun:
