@@ -1203,7 +1203,8 @@ def summarise(
     proxy_peaks = [r["peak_connections"] for r in table if r["path"] == "proxy" and
                    "peak_connections" in r]  # fmt: skip
     proxy_peaks += [f.run["peak_connections"] for f in growth if "peak_connections" in f.run]
-    random_growth = series.get("random") or series.get(mode.growth_samplers[0], [])
+    random_growth = series.get("random") or (series.get(mode.growth_samplers[0], [])
+                                             if mode.growth_samplers else [])  # fmt: skip
     cost_first = random_growth[0]["overhead_p50_s"] if random_growth else None
     cost_last = random_growth[-1]["overhead_p50_s"] if random_growth else None
     ratio = cost_last / cost_first if cost_first and cost_last is not None else None

@@ -98,12 +98,13 @@ class TrialCheckpoints:
         return len(data)
 
     def chain(self) -> list[optuna.trial.FrozenTrial]:
-        """This trial and the trials it retries, newest first, as stored now."""
-        trials = {t.number: t for t in self.trial.study.get_trials(deepcopy=False)}
-        me = trials.get(self.trial.number)
-        if me is None:
-            return []
+        """This trial and the trials it retries, newest first, as stored now. A trial that
+        retries nothing costs one trial read, not the study's (a round trip a fleet queues for)."""
+        me = self.trial.storage.get_trial(self.trial._trial_id)
         history = [int(n) for n in me.system_attrs.get("retry_history") or []]
+        if not history:
+            return [me]
+        trials = {t.number: t for t in self.trial.study.get_trials(deepcopy=False)}
         return [me, *(trials[n] for n in reversed(history) if n in trials)]
 
     def latest(self) -> Restored | None:

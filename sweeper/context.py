@@ -184,7 +184,11 @@ class TrialContext:
             self.stop.take()
 
     def finish_checkpoints(self) -> None:
-        """The trial ended on its own: its chain's checkpoints go (unless the study keeps them)."""
+        """The trial ended on its own: its chain's checkpoints go (unless the study keeps them).
+        An objective that never called `restore` or `checkpoint` keeps none, so its trials
+        spend no storage round trip on this."""
+        if self._checkpoints is None:
+            return
         try:
             store = self._store()
             if store is not None:

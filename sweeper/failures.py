@@ -12,6 +12,7 @@ a fresh budget from the next trial.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -156,11 +157,14 @@ def clear_stop(study: optuna.Study) -> dict[str, Any] | None:
 
 
 def enforce_budget(
-    study: optuna.Study, trials: list[FrozenTrial], budget: FailureBudget
+    study: optuna.Study,
+    trials: list[FrozenTrial],
+    budget: FailureBudget,
+    attrs: Mapping[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Why the study is stopped, recording it first when these trials just spent the budget;
-    None while trials may still be taken."""
-    attrs = study.user_attrs
+    None while trials may still be taken. `attrs`: the study's user attributes, if just read."""
+    attrs = study.user_attrs if attrs is None else attrs
     stopped = attrs.get(STOPPED_ATTR)
     if isinstance(stopped, dict):
         return stopped

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -168,9 +169,10 @@ def use_study_heartbeat(storage: SweeperStorage, config: StudyConfig) -> None:
     storage.outage_s = heartbeat.storage_outage
 
 
-def target_of(study: optuna.Study) -> int:
-    """How many finished (COMPLETE or PRUNED) trials the study should reach."""
-    return int(study.user_attrs.get(TARGET_ATTR, 0))
+def target_of(study: optuna.Study, attrs: Mapping[str, Any] | None = None) -> int:
+    """How many finished (COMPLETE or PRUNED) trials the study should reach; `attrs` are its
+    user attributes when the caller has just read them (each read is a storage round trip)."""
+    return int((study.user_attrs if attrs is None else attrs).get(TARGET_ATTR, 0))
 
 
 def set_target(study: optuna.Study, target: int) -> None:

@@ -44,12 +44,16 @@ class HealthSync:
         self._pending = False
 
     def write(self, trial: optuna.Trial, series: HealthSeries, *, force: bool = False) -> None:
-        """Write what changed since the last write, unless the last write was too recent."""
+        """Write what changed since the last write, unless the last write was too recent or
+        there is nothing yet but the objective's value (a round trip saved per epoch)."""
         self._pending = True
         now = time.monotonic()
         if not force and now - self._last_write < self.interval_s:
             return
-        for name, value in latest_values(series, self.skip).items():
+        latest = latest_values(series, self.skip)
+        if not force and not latest:
+            return  # only the objective's value so far: its intermediate values show it already
+        for name, value in latest.items():
             key = f"{SIGNAL_ATTR_PREFIX}{name}"
             stored = to_json_value(value)
             if self._written.get(key, _UNSET) != stored:

@@ -126,27 +126,45 @@ def _run_trials(
         upload_health=upload_health,
     )
     own_trials = 0
+    told: list[optuna.trial.FrozenTrial] = []
+
+    def keep_told(_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        told.append(trial)
+
     while not stop.requested:
         if options.deadline is not None and time.time() >= options.deadline:
             break
         if options.n_trials is not None and own_trials >= options.n_trials:
             break
+        # One read each of the trials and of the study's attributes per trial: through a proxy
+        # every read is a round trip that a fleet's workers queue for.
         trials = study.get_trials(deepcopy=False)
-        stopped = enforce_budget(study, trials, config.failures)
+        attrs = study.user_attrs
+        stopped = enforce_budget(study, trials, config.failures, attrs)
         if stopped is not None:
             raise StudyStopped(stop_message(study.study_name, stopped))
         finished = sum(t.state in FINISHED for t in trials)
         running = sum(t.state == TrialState.RUNNING for t in trials)
-        if finished >= target_of(study):
+        target = target_of(study, attrs)
+        if finished >= target:
             break
-        if finished + running >= target_of(study):
+        if finished + running >= target:
             # Others hold the last trials; wait in case one of them dies and is re-queued.
             optuna.storages.fail_stale_trials(study)
             time.sleep(WAIT_POLL_S)
             continue
         runner.current_number = None
+        runner.target = target
+        told.clear()
         try:
-            study.optimize(runner, n_trials=1, catch=(Exception,), gc_after_trial=False)
+            study.optimize(
+                runner,
+                n_trials=1,
+                catch=(Exception,),
+                gc_after_trial=False,
+                # The trial as told, in one read (none when nobody prints it).
+                callbacks=[keep_told] if on_trial is not None else None,
+            )
         except StopRequested:
             _requeue_interrupted(study, runner.current_number, config.heartbeat.max_retry)
             break
@@ -155,8 +173,8 @@ def _run_trials(
                 raise
             continue
         own_trials += 1
-        if on_trial is not None and runner.current_number is not None:
-            on_trial(study.get_trials(deepcopy=False)[runner.current_number], config.metric)
+        if on_trial is not None and told:
+            on_trial(told[-1], config.metric)
     return stop.exit_code if stop.requested else ExitCode.OK
 
 

@@ -72,6 +72,8 @@ class TrialRunner:
         self.stop = stop
         self.upload_health = upload_health
         self.current_number: int | None = None
+        #: The study's target as the worker loop read it just before this trial (None: read it).
+        self.target: int | None = None
 
     def _new_monitor(self) -> HealthMonitor:
         """The monitor the study's rules need; imports torch, so only once a trial feeds it."""
@@ -130,7 +132,8 @@ class TrialRunner:
             for t in trial.study.get_trials(deepcopy=False)
             if t.number < trial.number and (t.state in FINISHED or t.state == TrialState.RUNNING)
         ]
-        if len(earlier) >= target_of(trial.study):
+        target = target_of(trial.study) if self.target is None else self.target
+        if len(earlier) >= target:
             reason = f"{SURPLUS_PREFIX} the study's target was already filled by earlier trials"
             trial.set_user_attr(FAIL_REASON_ATTR, reason)
             raise SurplusTrial(reason)
