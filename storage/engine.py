@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -22,7 +22,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages._rdb import models as rdb_models
 from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import TrialState
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -171,6 +171,28 @@ class ResilientRDBStorage(RDBStorage):
     def dispose(self) -> None:
         """Close the engine's connections (a gRPC storage closes its channel)."""
         self.engine.dispose()
+
+    def trial_states(
+        self, study_id: int, trial_ids: Collection[int], after: int
+    ) -> dict[int, TrialState]:
+        """The state of every trial of the study in `trial_ids` or with an id above `after`, in
+        one two-column query: what `sweeper proxy` checks before it loads any trial in full."""
+        return cast(
+            "dict[int, TrialState]",
+            self._retrying(_select_trial_states, study_id, set(trial_ids), after),
+        )
+
+
+def _select_trial_states(
+    storage: RDBStorage, study_id: int, trial_ids: set[int], after: int
+) -> dict[int, TrialState]:
+    trial = rdb_models.TrialModel
+    wanted = trial.trial_id > after
+    if trial_ids:
+        wanted = or_(wanted, trial.trial_id.in_(trial_ids))
+    query = select(trial.trial_id, trial.state).where(trial.study_id == study_id, wanted)
+    with storage.engine.connect() as connection:
+        return {int(trial_id): TrialState(state) for trial_id, state in connection.execute(query)}
 
 
 def _claim_waiting_trial(storage: RDBStorage, trial_id: int) -> bool:

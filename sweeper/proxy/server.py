@@ -13,7 +13,6 @@ import os
 # say what happened in one line of their own. GRPC_VERBOSITY set by the user still wins.
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,13 +20,14 @@ from typing import Any
 import grpc  # noqa: E402 (after its log level is chosen)
 from optuna.storages._cached_storage import _CachedStorage
 from optuna.storages._grpc.auto_generated import api_pb2, api_pb2_grpc
-from optuna.storages._grpc.servicer import OptunaStorageProxyService, _to_proto_trial
+from optuna.storages._grpc.servicer import OptunaStorageProxyService
 
 from storage.engine import ResilientRDBStorage, open_database
 from storage.grpc_client import HEARTBEAT_ATTR
 from storage.urls import is_grpc_url
 from sweeper.errors import SweeperError
 from sweeper.proxy.reaper import StaleTrialReaper
+from sweeper.proxy.trial_reads import TrialReads
 
 #: Threads answering calls; each holds at most one database connection at a time.
 PROXY_THREADS = 8
@@ -43,8 +43,7 @@ class HeartbeatProxyService(OptunaStorageProxyService):
         super().__init__(cache)
         self._cache = cache
         self._database = database
-        self._refresh_lock = threading.Lock()
-        self._fresh_as_of: dict[int, int] = {}  # study id -> start (ns) of its newest read
+        self._reads = TrialReads(cache, database)
 
     def SetTrialSystemAttribute(  # noqa: N802 (the gRPC method's name)
         self, request: api_pb2.SetTrialSystemAttributeRequest, context: grpc.ServicerContext
@@ -53,22 +52,6 @@ class HeartbeatProxyService(OptunaStorageProxyService):
             self._database.record_heartbeat(request.trial_id)
             return api_pb2.SetTrialSystemAttributeReply()
         return super().SetTrialSystemAttribute(request, context)
-
-    def _refresh(self, study_id: int, *, arrived: int) -> None:
-        """Read the study's new and unfinished trials from the database into the cache, unless
-        a read that began after this call `arrived` (monotonic ns) has done so already.
-
-        Reads of one study are serial (Optuna's cache holds its lock through the query), so a
-        fleet's calls queue behind each other; a call that waited through a read begun after it
-        arrived sees every write made before it arrived, so it shares that read instead of
-        making its own. Under load one database read answers a whole queue.
-        """
-        with self._refresh_lock:
-            if self._fresh_as_of.get(study_id, -1) > arrived:
-                return
-            began = time.monotonic_ns()
-            self._cache._read_trials_from_remote_storage(study_id)
-            self._fresh_as_of[study_id] = began
 
     def GetTrials(  # noqa: N802 (the gRPC method's name)
         self, request: api_pb2.GetTrialsRequest, context: grpc.ServicerContext
@@ -79,7 +62,7 @@ class HeartbeatProxyService(OptunaStorageProxyService):
         as a 100-trial one."""
         cache = self._cache
         try:
-            self._refresh(request.study_id, arrived=time.monotonic_ns())
+            self._reads.refresh(request.study_id, arrived=time.monotonic_ns())
         except KeyError as error:
             context.abort(code=grpc.StatusCode.NOT_FOUND, details=str(error))
         with cache._lock:
@@ -101,7 +84,7 @@ class HeartbeatProxyService(OptunaStorageProxyService):
                 if trial_id not in seen and located is not None and located[1] in trials:
                     wanted.append(trials[located[1]])
             wanted.sort(key=lambda t: t.number)
-            return api_pb2.GetTrialsReply(trials=[_to_proto_trial(t) for t in wanted])
+            return api_pb2.GetTrialsReply(trials=[self._reads.proto(t) for t in wanted])
 
 
 class StorageProxy:
