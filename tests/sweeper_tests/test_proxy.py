@@ -16,11 +16,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import optuna
 import psycopg
 import pytest
 from optuna.trial import TrialState
 
+from storage.engine import open_storage
 from storage.grpc_client import HEARTBEAT_ATTR
+from sweeper.proxy.trial_reads import FULL_READ_EVERY_S
 from tests.conftest import PG_ADMIN_DSN, cli_env, run_cli, start_cli
 from tests.sweeper_tests.fault_support import (
     assert_study_intact,
@@ -212,3 +215,38 @@ def test_the_failure_budget_stops_a_study_through_the_proxy(
         assert "trials in a row failed (SweeperError: dataset:" in line
         status = run_cli("status", "--study", "budget", "--storage", proxy_url, "--json")
         assert json.loads(status.stdout)["stopped"]["rule"] == "max_consecutive"
+
+
+def test_trial_states_reach_every_client_at_once_and_running_values_within_a_second(
+    storage_url: str, tmp_path: Path
+) -> None:
+    # The proxy reloads running trials in full at most FULL_READ_EVERY_S apart; states (what
+    # counts, targets, surplus checks and retries rest on) must never wait for that.
+    _create(storage_url, tmp_path, n_trials=5)
+    direct = optuna.load_study(study_name="toy", storage=open_storage(storage_url))
+    with running_proxy(storage_url) as (proxy_url, _):
+        writer = optuna.load_study(study_name="toy", storage=open_storage(proxy_url))
+        reader = optuna.load_study(study_name="toy", storage=open_storage(proxy_url))
+
+        def states() -> list[str]:
+            return [t.state.name for t in reader.get_trials(deepcopy=False)]
+
+        assert states() == []  # the proxy's full read; the next ones are inside its window
+        first = writer.ask()
+        assert states() == ["RUNNING"]
+        writer.tell(first, 1.0)
+        assert states() == ["COMPLETE"]
+        assert reader.get_trials()[0].value == 1.0
+        # A worker on the database directly (another machine) is seen at once as well.
+        made_elsewhere = direct.ask()
+        assert states() == ["COMPLETE", "RUNNING"]
+        direct.tell(made_elsewhere, state=TrialState.PRUNED)
+        assert states() == ["COMPLETE", "PRUNED"]
+        running = writer.ask()
+        running.report(0.5, step=1)
+        assert states()[-1] == "RUNNING"
+        wait_until(
+            lambda: reader.get_trials(deepcopy=False)[-1].intermediate_values == {1: 0.5},
+            FULL_READ_EVERY_S + 2,
+            "a running trial's reported value through the proxy",
+        )
