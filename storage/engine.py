@@ -23,7 +23,7 @@ from optuna.storages._rdb import models as rdb_models
 from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import TrialState
 from sqlalchemy import CursorResult, or_, select, update
-from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, PendingRollbackError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from storage.errors import StorageError, StorageFault
@@ -61,6 +61,11 @@ def is_transient(error: BaseException, backend: str) -> bool:
     """Whether a storage error is an outage worth waiting out (lost connection, locked file),
     rather than a problem retrying cannot fix (read-only file, full disk, bad data)."""
     cause = error.__cause__ if isinstance(error, optuna.exceptions.StorageInternalError) else error
+    if isinstance(cause, PendingRollbackError):
+        # A statement failed mid-transaction (a connection lost inside an ORM load) and the
+        # session refused the next one: what failed first says whether to wait.
+        first = cause.__context__
+        return first is not None and is_transient(first, backend)
     if isinstance(cause, DisconnectionError | PoolTimeoutError):
         return True
     if not isinstance(cause, DBAPIError):

@@ -10,14 +10,18 @@ real server being shut, so the machine's shared server is restarted only once.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+import optuna
+import pytest
 from optuna.trial import TrialState
 
+from storage.engine import StorageUnavailable, open_storage
 from tests.conftest import run_cli, start_cli
 from tests.sweeper_tests.fault_support import (
     FINISHED,
@@ -169,3 +173,29 @@ def test_a_database_away_longer_than_the_bound_gives_one_line_and_exit_3(
     resumed = run_cli("resume", "--study", "toy", "--storage", postgres_url, "--workers", "2")
     assert resumed.returncode == 0, resumed.stderr
     assert_study_intact(postgres_url, 4, before=before)
+
+
+def test_a_connection_cut_inside_any_call_is_an_outage_never_an_internal_error(
+    postgres_url: str,
+) -> None:
+    # Cut at random moments of a worker's calls: inside an ORM load the session refuses the
+    # next statement (PendingRollbackError) after the first fails, which must still count as
+    # the outage (waited out to the bound, then one line), not "internal error" and exit 1.
+    optuna.create_study(study_name="cut", storage=open_storage(postgres_url))
+    rng = random.Random(0)
+    for _ in range(15):
+        proxy = _Proxy(("127.0.0.1", 5432))
+        storage = open_storage(postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}"))
+        backend = getattr(storage, "_backend", storage)
+        backend.outage_s = 0.5
+        study = optuna.load_study(study_name="cut", storage=storage)
+        threading.Timer(rng.uniform(0.05, 0.5), proxy.cut).start()
+        with pytest.raises(StorageUnavailable, match=r"unreachable for .* \(bound 0.5 s\)"):
+            while True:
+                trial = study.ask()
+                trial.set_user_attr("worker", "me")
+                for step in range(3):
+                    trial.report(trial.suggest_float("x", 0.0, 1.0), step)
+                study.get_trials(deepcopy=False)
+                study.tell(trial, 1.0)
+        backend.dispose()
